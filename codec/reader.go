@@ -1,0 +1,191 @@
+package codec
+
+import (
+	"strconv"
+
+	"github.com/tinylib/msgp/msgp"
+)
+
+// elements reads the elements of one encoded message in order, checking
+// each one's MessagePack type as the spec's layout demands. The first
+// failure sticks; later reads return zero values, so a decoder is a
+// straight list of reads followed by done.
+type elements struct {
+	t   Type
+	b   []byte // not yet read
+	i   int    // index of the next element
+	n   int    // element count of the message
+	err error
+}
+
+// open reads the list header and the type code, and checks the count.
+func open(b []byte, t Type) elements {
+	e := elements{t: t}
+	n, rest, err := msgp.ReadArrayHeaderBytes(b)
+	if err != nil {
+		e.err = &SyntaxError{Serializer: "msgpack", Err: err}
+		if len(b) > 0 && !isArray(b) {
+			e.err = &ElementError{Type: t, Name: "message", Want: "list", Got: kindOf(b)}
+		}
+		return e
+	}
+	code, rest, ok := readUint(rest)
+	if !ok || n == 0 {
+		e.err = &UnknownTypeError{Got: kindOf(rest)}
+		return e
+	}
+	if Type(code) != t {
+		e.err = &ElementError{Type: t, Name: "MessageType", Want: strconv.Itoa(int(t)), Got: strconv.FormatUint(code, 10)}
+		return e
+	}
+	info := types[t]
+	if int(n) < info.min || int(n) > info.max {
+		e.err = &CountError{Type: t, Got: int(n), Min: info.min, Max: info.max}
+		return e
+	}
+	e.b, e.i, e.n = rest, 1, int(n)
+	return e
+}
+
+// more reports whether another element follows.
+func (e *elements) more() bool { return e.err == nil && e.i < e.n }
+
+func (e *elements) fail(name, want string) {
+	if e.err == nil {
+		e.err = &ElementError{Type: e.t, Index: e.i, Name: name, Want: want, Got: kindOf(e.b)}
+	}
+}
+
+// integer reads a non-negative integer (a count or a type code).
+func (e *elements) integer(name string) uint64 {
+	if e.err != nil {
+		return 0
+	}
+	v, rest, ok := readUint(e.b)
+	if !ok {
+		e.fail(name, "int")
+		return 0
+	}
+	e.b = rest
+	e.i++
+	return v
+}
+
+// id reads an ID, which must lie in [1, 2^53] (WAMP.md §3).
+func (e *elements) id(name string) uint64 {
+	v := e.integer(name)
+	if e.err == nil && (v == 0 || v > MaxID) {
+		e.err = &ElementError{Type: e.t, Index: e.i - 1, Name: name, Want: "id in [1, 2^53]", Got: strconv.FormatUint(v, 10)}
+	}
+	return v
+}
+
+// str reads a string (a URI or a plain string), aliasing the input.
+func (e *elements) str(name string) []byte {
+	if e.err != nil {
+		return nil
+	}
+	s, rest, ok := readStr(e.b)
+	if !ok {
+		e.fail(name, "string")
+		return nil
+	}
+	e.b = rest
+	e.i++
+	return s
+}
+
+// object reads one whole object whose lead byte passes is, and returns
+// its encoded bytes, aliasing the input.
+func (e *elements) object(name, want string, is func([]byte) bool) []byte {
+	if e.err != nil {
+		return nil
+	}
+	if !is(e.b) {
+		e.fail(name, want)
+		return nil
+	}
+	n, err := skip(e.b)
+	if err != nil {
+		e.err = &ElementError{Type: e.t, Index: e.i, Name: name, Want: want, Got: err.Error()}
+		return nil
+	}
+	v := e.b[:n:n]
+	e.b = e.b[n:]
+	e.i++
+	return v
+}
+
+func (e *elements) dict(name string) []byte { return e.object(name, "dict", isMap) }
+
+// payload reads the optional trailing Arguments and ArgumentsKw. Arguments
+// is a list, or, for payload passthru, a single bin or str (WAMP.md §8.5).
+func (e *elements) payload() (args, kwargs []byte) {
+	if e.more() {
+		args = e.object("Arguments", "list", isPayload)
+	}
+	if e.more() {
+		kwargs = e.dict("ArgumentsKw")
+	}
+	return args, kwargs
+}
+
+func isPayload(b []byte) bool { return isArray(b) || isBin(b) || isStr(b) }
+
+// done checks that the whole input was one message and returns the error
+// of the first bad element, if any.
+func (e *elements) done() error {
+	if e.err == nil && len(e.b) != 0 {
+		e.err = &SyntaxError{Serializer: "msgpack", Err: errTrailing}
+	}
+	return e.err
+}
+
+// appendHead starts a message of n elements, type code included.
+func appendHead(b []byte, t Type, n int) []byte {
+	b = msgp.AppendArrayHeader(b, uint32(n))
+	return msgp.AppendUint64(b, uint64(t))
+}
+
+// appendDict appends an encoded dict; an absent one is written as {},
+// never as nil.
+func appendDict(b, d []byte) []byte {
+	if len(d) == 0 {
+		return append(b, 0x80)
+	}
+	return append(b, d...)
+}
+
+// payloadLen is how many payload elements a message carries: trailing
+// empty ones are dropped (WAMP.md §1.1).
+func payloadLen(args, kwargs []byte) int {
+	switch {
+	case !isEmpty(kwargs):
+		return 2
+	case !isEmpty(args):
+		return 1
+	}
+	return 0
+}
+
+// appendPayload appends the payload elements payloadLen counted, with
+// [] standing in for absent Arguments before a non-empty ArgumentsKw.
+func appendPayload(b, args, kwargs []byte) []byte {
+	switch payloadLen(args, kwargs) {
+	case 2:
+		if len(args) == 0 {
+			b = append(b, 0x90)
+		} else {
+			b = append(b, args...)
+		}
+		return append(b, kwargs...)
+	case 1:
+		return append(b, args...)
+	}
+	return b
+}
+
+func appendUint(b []byte, v uint64) []byte { return msgp.AppendUint64(b, v) }
+
+// appendStr appends s as a MessagePack str.
+func appendStr(b, s []byte) []byte { return msgp.AppendStringFromBytes(b, s) }
