@@ -1,0 +1,244 @@
+package rawsocket
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wampedge/wampedge/codec"
+)
+
+// Frame types in the header's TTT bits (WAMP.md §6.2).
+const (
+	frameMessage = 0
+	framePing    = 1
+	framePong    = 2
+)
+
+var (
+	// ErrFrameTooLarge: the peer sent a frame over the limit announced
+	// to it. The connection can no longer be trusted and must be closed.
+	ErrFrameTooLarge = errors.New("rawsocket: frame too large")
+	// ErrBadFrame: a frame header with reserved bits or a reserved type.
+	ErrBadFrame = errors.New("rawsocket: frame header uses reserved bits or type")
+	// ErrMsgTooLarge: a message to send is over the peer's limit. Nothing
+	// was sent; the connection stays usable.
+	ErrMsgTooLarge = errors.New("rawsocket: message larger than the peer accepts")
+	// ErrClosed: the connection was closed by this side.
+	ErrClosed = errors.New("rawsocket: connection closed")
+)
+
+// Read buffer sizes: a connection starts with a small buffer and grows it
+// only for a frame that needs it; once such a frame is done, a buffer
+// over shrinkOver goes back to the start size, so an idle session holds
+// little memory whatever it received once.
+const (
+	startBuffer = 4 << 10
+	shrinkOver  = 64 << 10
+)
+
+// Conn is one RawSocket connection after its handshake: whole WAMP
+// messages in, whole messages out.
+//
+// ReadMsg must be called from one goroutine at a time. WriteMsg,
+// WriteMsgs and Close may be called concurrently with each other and
+// with ReadMsg.
+type Conn struct {
+	rw         io.ReadWriter
+	serializer codec.Serializer
+	recvMax    int // announced by this side: the peer's frames may not exceed it
+	sendMax    int // announced by the peer
+
+	rbuf []byte // read buffer; rbuf[r:w] is read but not yet parsed
+	r, w int
+
+	wmu    sync.Mutex
+	wbuf   []byte // frames being written, header and body together (under wmu)
+	closed atomic.Bool
+}
+
+func newConn(rw io.ReadWriter, s codec.Serializer, recvMax, sendMax int) *Conn {
+	return &Conn{rw: rw, serializer: s, recvMax: recvMax, sendMax: sendMax}
+}
+
+// Serializer is the serializer the handshake agreed on.
+func (c *Conn) Serializer() codec.Serializer { return c.serializer }
+
+// MaxRecv is the largest message this side accepts; MaxSend the largest
+// the peer accepts.
+func (c *Conn) MaxRecv() int { return c.recvMax }
+func (c *Conn) MaxSend() int { return c.sendMax }
+
+// RemoteAddr is the peer's address, or nil when the connection is not a
+// network connection.
+func (c *Conn) RemoteAddr() net.Addr {
+	if nc, ok := c.rw.(net.Conn); ok {
+		return nc.RemoteAddr()
+	}
+	return nil
+}
+
+// ReadMsg returns the next WAMP message. The slice aliases the read
+// buffer and is valid until the next ReadMsg. PINGs are answered with
+// PONGs carrying the same payload, and PONGs are dropped, on the way.
+// A zero-length message is returned as it is: the codec rejects it.
+// Any error leaves the connection unusable; the caller closes it.
+func (c *Conn) ReadMsg() ([]byte, error) {
+	if c.r == c.w && cap(c.rbuf) > shrinkOver {
+		c.rbuf, c.r, c.w = nil, 0, 0
+	}
+	for {
+		if c.w-c.r >= 4 {
+			typ, n, err := c.parseHeader(c.rbuf[c.r : c.r+4])
+			if err != nil {
+				return nil, err
+			}
+			if c.w-c.r >= 4+n {
+				frame := c.rbuf[c.r+4 : c.r+4+n : c.r+4+n]
+				c.r += 4 + n
+				switch typ {
+				case frameMessage:
+					return frame, nil
+				case framePing:
+					if err := c.write(framePong, frame); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			}
+			c.reserve(4 + n)
+		} else {
+			c.reserve(4)
+		}
+		if err := c.fill(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (c *Conn) parseHeader(h []byte) (typ byte, n int, err error) {
+	v := binary.BigEndian.Uint32(h)
+	typ = byte(v>>24) & 0x07
+	if v>>28 != 0 || typ > framePong {
+		return 0, 0, ErrBadFrame
+	}
+	n = int(v & 0xffffff)
+	if v&(1<<27) != 0 { // the X bit: exactly 2^24, the 24 L bits all 0
+		if n != 0 {
+			return 0, 0, ErrBadFrame
+		}
+		n = MaxLength
+	}
+	if n > c.recvMax {
+		return 0, 0, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, c.recvMax)
+	}
+	return typ, n, nil
+}
+
+// reserve makes room for a frame of need bytes (header included) at the
+// start of the unparsed data, moving that data to the front of the buffer
+// or growing it.
+func (c *Conn) reserve(need int) {
+	if c.r+need <= cap(c.rbuf) && c.w < cap(c.rbuf) {
+		return
+	}
+	if need <= cap(c.rbuf) {
+		c.w = copy(c.rbuf[:cap(c.rbuf)], c.rbuf[c.r:c.w])
+		c.r = 0
+		return
+	}
+	size := max(startBuffer, cap(c.rbuf))
+	for size < need {
+		size *= 2
+	}
+	buf := make([]byte, min(size, 4+c.recvMax))
+	c.w = copy(buf, c.rbuf[c.r:c.w])
+	c.r, c.rbuf = 0, buf
+}
+
+// fill reads as much as the buffer holds: a burst of small frames comes
+// in with one read, and all of it is parsed before the next.
+func (c *Conn) fill() error {
+	c.rbuf = c.rbuf[:cap(c.rbuf)]
+	n, err := c.rw.Read(c.rbuf[c.w:])
+	c.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// WriteMsg sends one message, header and body in one write.
+func (c *Conn) WriteMsg(msg []byte) error { return c.write(frameMessage, msg) }
+
+// WriteMsgs sends several messages in one write. If any is over the
+// peer's limit, none is sent and the error is ErrMsgTooLarge.
+func (c *Conn) WriteMsgs(msgs [][]byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for _, m := range msgs {
+		if len(m) > c.sendMax {
+			return ErrMsgTooLarge
+		}
+	}
+	c.wbuf = c.wbuf[:0]
+	for _, m := range msgs {
+		c.wbuf = appendFrame(c.wbuf, frameMessage, m)
+	}
+	return c.flushLocked()
+}
+
+// Ping sends a PING; the peer answers with a PONG that ReadMsg drops.
+func (c *Conn) Ping(payload []byte) error { return c.write(framePing, payload) }
+
+func (c *Conn) write(typ byte, body []byte) error {
+	if len(body) > c.sendMax {
+		return ErrMsgTooLarge
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = appendFrame(c.wbuf[:0], typ, body)
+	return c.flushLocked()
+}
+
+func (c *Conn) flushLocked() error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	_, err := c.rw.Write(c.wbuf)
+	if cap(c.wbuf) > shrinkOver {
+		c.wbuf = nil
+	}
+	return err
+}
+
+// appendFrame appends a frame header and body.
+func appendFrame(b []byte, typ byte, body []byte) []byte {
+	n := uint32(len(body))
+	if n == MaxLength {
+		n = 1 << 27 // the X bit stands for 2^24
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(typ)<<24|n)
+	return append(b, body...)
+}
+
+// Close closes the underlying connection if it can be closed; a blocked
+// ReadMsg returns with an error.
+func (c *Conn) Close() error {
+	// No lock: a writer blocked on a stuck peer holds wmu, and closing
+	// the connection under it is what unblocks that writer.
+	if c.closed.Swap(true) {
+		return nil
+	}
+	if cl, ok := c.rw.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
