@@ -12,10 +12,7 @@ func Validate(m Message) error {
 		if err := p.Decode(t, element, dict); err != nil {
 			return err
 		}
-		if len(args) > 0 && !isArray(args) && !p.Active() {
-			return &ElementError{Type: t, Index: types[t].min, Name: "Arguments", Want: "list (or passthru options)", Got: kindOf(args)}
-		}
-		return nil
+		return CheckPayload(t, element, dict, args)
 	}
 	switch m := m.(type) {
 	case *Hello:
@@ -83,6 +80,24 @@ func Validate(m Message) error {
 			return err
 		}
 		return passthru(TypeYield, "Options", m.Options, m.Args)
+	}
+	return nil
+}
+
+// CheckPayload checks that Arguments (args) is a list, or else a single
+// binary or string payload announced by passthru keys in dict, the
+// message's Options or Details (element names it in errors). It costs
+// nothing for a list.
+func CheckPayload(t Type, element string, dict, args []byte) error {
+	if len(args) == 0 || isArray(args) {
+		return nil
+	}
+	var p Passthru
+	if err := p.Decode(t, element, dict); err != nil {
+		return err
+	}
+	if !p.Active() {
+		return &ElementError{Type: t, Index: types[t].min, Name: "Arguments", Want: "list (or passthru options)", Got: kindOf(args)}
 	}
 	return nil
 }

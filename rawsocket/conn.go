@@ -120,6 +120,17 @@ func (c *Conn) ReadMsg() ([]byte, error) {
 	}
 }
 
+// Buffered reports whether a whole frame is already in the read buffer,
+// so that the next ReadMsg returns without waiting. A router routes all
+// it has read before it wakes the writers it queued messages for.
+func (c *Conn) Buffered() bool {
+	if c.w-c.r < 4 {
+		return false
+	}
+	n := int(binary.BigEndian.Uint32(c.rbuf[c.r:]) & 0xffffff)
+	return c.w-c.r >= 4+n
+}
+
 func (c *Conn) parseHeader(h []byte) (typ byte, n int, err error) {
 	v := binary.BigEndian.Uint32(h)
 	typ = byte(v>>24) & 0x07

@@ -1,0 +1,96 @@
+package edge
+
+import (
+	"errors"
+
+	"github.com/wampedge/wampedge/codec"
+)
+
+// Why a message could not be queued for a session.
+var (
+	errGone     = errors.New("the session is gone")
+	errTooLarge = errors.New("the message is larger than the peer accepts")
+	errFull     = errors.New("the peer's outbound queue is full (slow consumer)")
+)
+
+// deliveryErrorURI is the ERROR a caller gets when its call or result
+// could not be delivered.
+func deliveryErrorURI(err error) string {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return errPayloadSizeExceeded
+	case errors.Is(err, errGone):
+		return errCanceled
+	}
+	return errNetworkFailure
+}
+
+// outgoing is a message on its way out, in MessagePack and, made at most
+// once, in JSON: a publish to a hundred JSON subscribers transcodes once.
+type outgoing struct {
+	msg     []byte // MessagePack
+	json    []byte
+	jsonSet bool
+	jsonErr error
+}
+
+func (o *outgoing) set(msg []byte) {
+	o.msg, o.json, o.jsonSet, o.jsonErr = msg, o.json[:0], false, nil
+}
+
+// wire returns the message in serializer ser; enc transcodes.
+func (o *outgoing) wire(ser codec.Serializer, enc func() codec.Codec) ([]byte, error) {
+	if ser == codec.MsgPack {
+		return o.msg, nil
+	}
+	if !o.jsonSet {
+		o.json, o.jsonErr = enc().Encode(o.json[:0], o.msg)
+		o.jsonSet = true
+	}
+	return o.json, o.jsonErr
+}
+
+// jsonCodec is the reader's own JSON encoder, made on first use.
+func (s *session) jsonCodec() codec.Codec {
+	if s.json == nil {
+		s.json = codec.NewCodec(codec.JSON)
+	}
+	return s.json
+}
+
+// deliver queues o for dest in dest's serializer, and marks dest to be
+// woken at the next flush. A full queue disconnects dest, or for events
+// under the drop policy drops the event.
+func (s *session) deliver(dest *session, o *outgoing, event bool) error {
+	wire, err := o.wire(dest.codec.Serializer(), s.jsonCodec)
+	if err != nil {
+		return err
+	}
+	if len(wire) > dest.t.MaxSend() {
+		return errTooLarge
+	}
+	switch dest.q.push(wire) {
+	case closed:
+		return errGone
+	case full:
+		if !(event && s.router.cfg.SlowConsumer == DropEvents) {
+			dest.kill("slow consumer: outbound queue full")
+		}
+		return errFull
+	}
+	s.dirty[dest] = struct{}{}
+	return nil
+}
+
+// kill disconnects a session from outside its own goroutines.
+func (s *session) kill(reason string) {
+	if s.killed.Swap(true) {
+		return
+	}
+	s.router.slowKills.Add(1)
+	s.log.Warn("session disconnected", "reason", reason)
+	s.t.Close()
+}
+
+// newID is a router-scope ID for subscriptions and registrations.
+func (r *Router) newID() uint64 { return r.nextID.Add(1) }

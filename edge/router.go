@@ -1,0 +1,300 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wampedge/wampedge/codec"
+	"github.com/wampedge/wampedge/rawsocket"
+)
+
+// SlowConsumerPolicy says what happens to a session whose outbound queue
+// is full.
+type SlowConsumerPolicy string
+
+const (
+	// Disconnect closes the slow session's connection (the default): it
+	// reconnects and catches up, and nobody else waits for it.
+	Disconnect SlowConsumerPolicy = "disconnect"
+	// DropEvents drops the events that do not fit, and counts them.
+	// Replies to its own requests still disconnect it when they do not fit.
+	DropEvents SlowConsumerPolicy = "drop"
+)
+
+// Config is the router's configuration. The zero value (or nil passed to
+// New) is the embedded default: realm1, anonymous, loose URIs.
+type Config struct {
+	// Realms that exist from the start; empty means just "realm1".
+	Realms []string
+	// AutoRealms creates a realm on the first HELLO that names it.
+	AutoRealms bool
+	// StrictURIs checks URIs by the strict rules instead of the loose ones.
+	StrictURIs bool
+	// HelloTimeout bounds the time from connection to WELCOME (10s).
+	HelloTimeout time.Duration
+	// GoodbyeTimeout bounds the wait for a client's GOODBYE reply on
+	// shutdown (2s).
+	GoodbyeTimeout time.Duration
+	// QueueBytes bounds each session's outbound queue (1 MiB).
+	QueueBytes int
+	// SlowConsumer is the policy for a full queue (Disconnect).
+	SlowConsumer SlowConsumerPolicy
+	// Agent is announced in WELCOME.
+	Agent string
+	// Logger receives the router's log; nil discards it.
+	Logger *slog.Logger
+}
+
+func (c *Config) withDefaults() Config {
+	d := Config{}
+	if c != nil {
+		d = *c
+	}
+	if len(d.Realms) == 0 {
+		d.Realms = []string{"realm1"}
+	}
+	if d.HelloTimeout <= 0 {
+		d.HelloTimeout = 10 * time.Second
+	}
+	if d.GoodbyeTimeout <= 0 {
+		d.GoodbyeTimeout = 2 * time.Second
+	}
+	if d.QueueBytes <= 0 {
+		d.QueueBytes = 1 << 20
+	}
+	if d.SlowConsumer == "" {
+		d.SlowConsumer = Disconnect
+	}
+	if d.Agent == "" {
+		d.Agent = "wampedge"
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return d
+}
+
+// Validate checks a configuration and names the bad field.
+func (c *Config) Validate() error {
+	for i, name := range c.Realms {
+		if !validURI([]byte(name), c.StrictURIs) {
+			return fmt.Errorf("realms[%d]: %q is not a valid URI", i, name)
+		}
+	}
+	switch c.SlowConsumer {
+	case "", Disconnect, DropEvents:
+	default:
+		return fmt.Errorf("slow_consumer: %q is not %q or %q", c.SlowConsumer, Disconnect, DropEvents)
+	}
+	if c.QueueBytes < 0 {
+		return errors.New("queue_bytes: must not be negative")
+	}
+	return nil
+}
+
+// Transport is a message connection a session runs over;
+// *rawsocket.Conn is one. ReadMsg is called by one goroutine, the
+// session's reader; WriteMsgs by its writer; Close by anyone.
+type Transport interface {
+	// ReadMsg returns the next message, valid until the next call.
+	ReadMsg() ([]byte, error)
+	// Buffered reports whether ReadMsg would return without waiting.
+	Buffered() bool
+	// WriteMsgs sends messages, in one write where it can.
+	WriteMsgs(msgs [][]byte) error
+	// MaxSend is the largest message the peer accepts.
+	MaxSend() int
+	// Serializer is the peer's serializer.
+	Serializer() codec.Serializer
+	Close() error
+}
+
+// Stats are the router's counters.
+type Stats struct {
+	Sessions           int    // sessions now joined to a realm
+	SlowConsumerKills  uint64 // sessions disconnected for a full queue
+	DroppedEvents      uint64 // events dropped: queue full (drop policy) or too large for the peer
+	ProtocolViolations uint64 // sessions aborted for protocol violations
+}
+
+// Router is a WAMP router: realms, sessions, a broker and a dealer per
+// realm. All methods are safe for concurrent use.
+type Router struct {
+	cfg Config
+	log *slog.Logger
+
+	mu        sync.Mutex
+	realms    map[string]*realm
+	sessions  map[*session]struct{} // every live session, joined or not
+	ids       map[uint64]struct{}   // session IDs in use
+	listeners []*rawsocket.Listener
+	closing   bool
+	wg        sync.WaitGroup // listeners' Serve loops
+	live      sync.WaitGroup // sessions
+
+	nextID        atomic.Uint64 // subscription and registration IDs
+	slowKills     atomic.Uint64
+	droppedEvents atomic.Uint64
+	violations    atomic.Uint64
+}
+
+// New returns a router; nil means the embedded default configuration.
+func New(cfg *Config) *Router {
+	c := cfg.withDefaults()
+	r := &Router{
+		cfg:      c,
+		log:      c.Logger,
+		realms:   make(map[string]*realm),
+		sessions: make(map[*session]struct{}),
+		ids:      make(map[uint64]struct{}),
+	}
+	for _, name := range c.Realms {
+		r.realms[name] = newRealm(name)
+	}
+	return r
+}
+
+// Listen opens a RawSocket listener for a transport URL and serves its
+// connections until Close.
+func (r *Router) Listen(url string, lc rawsocket.ListenConfig) (*rawsocket.Listener, error) {
+	if lc.Logger == nil {
+		lc.Logger = r.log
+	}
+	l, err := rawsocket.Listen(url, lc)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		l.Close()
+		return nil, errors.New("edge: router is closed")
+	}
+	r.listeners = append(r.listeners, l)
+	r.wg.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer r.wg.Done()
+		if err := l.Serve(func(c *rawsocket.Conn) { r.Serve(c) }); err != nil {
+			r.log.Error("listener stopped", "listener", l.Endpoint().String(), "err", err)
+		}
+	}()
+	r.log.Info("listening", "url", l.Endpoint().String())
+	return l, nil
+}
+
+// Serve runs one session over t until it ends, and closes t.
+func (r *Router) Serve(t Transport) {
+	s := newSession(r, t)
+	if !r.track(s) {
+		t.Close()
+		return
+	}
+	defer r.untrack(s)
+	s.run()
+}
+
+func (r *Router) track(s *session) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return false
+	}
+	r.sessions[s] = struct{}{}
+	r.live.Add(1)
+	return true
+}
+
+func (r *Router) untrack(s *session) {
+	r.mu.Lock()
+	delete(r.sessions, s)
+	delete(r.ids, s.id)
+	r.mu.Unlock()
+	r.live.Done()
+}
+
+// newSessionID draws a random ID in [1, 2^53] that no live session has.
+func (r *Router) newSessionID() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		id := randomID()
+		if _, taken := r.ids[id]; !taken {
+			r.ids[id] = struct{}{}
+			return id
+		}
+	}
+}
+
+// randomID is a global-scope ID, uniformly random in [1, 2^53].
+func randomID() uint64 { return rand.Uint64N(codec.MaxID) + 1 }
+
+// realm returns the realm called name, creating it if AutoRealms.
+func (r *Router) realm(name []byte) *realm {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rl := r.realms[string(name)]; rl != nil {
+		return rl
+	}
+	if !r.cfg.AutoRealms {
+		return nil
+	}
+	rl := newRealm(string(name))
+	r.realms[rl.name] = rl
+	r.log.Info("realm created", "realm", rl.name)
+	return rl
+}
+
+// Stats returns the router's counters.
+func (r *Router) Stats() Stats {
+	st := Stats{
+		SlowConsumerKills:  r.slowKills.Load(),
+		DroppedEvents:      r.droppedEvents.Load(),
+		ProtocolViolations: r.violations.Load(),
+	}
+	r.mu.Lock()
+	for _, rl := range r.realms {
+		st.Sessions += rl.count()
+	}
+	r.mu.Unlock()
+	return st
+}
+
+// Close shuts the router down: listeners close (a Unix socket file is
+// removed), every session gets GOODBYE wamp.close.system_shutdown and
+// GoodbyeTimeout to answer, then its connection closes. Close returns
+// when all sessions are gone or ctx is done.
+func (r *Router) Close(ctx context.Context) error {
+	r.mu.Lock()
+	r.closing = true
+	listeners := r.listeners
+	r.listeners = nil
+	sessions := make([]*session, 0, len(r.sessions))
+	for s := range r.sessions {
+		sessions = append(sessions, s)
+	}
+	r.mu.Unlock()
+	for _, l := range listeners {
+		l.Close()
+	}
+	for _, s := range sessions {
+		s.shutdown()
+	}
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); r.live.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, s := range sessions {
+			s.t.Close()
+		}
+		return ctx.Err()
+	}
+}

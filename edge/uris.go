@@ -1,0 +1,19 @@
+package edge
+
+// WAMP URIs the router sends (WAMP.md §2.4, §2.5, §4.3).
+const (
+	errProtocolViolation    = "wamp.error.protocol_violation"
+	errNoSuchRealm          = "wamp.error.no_such_realm"
+	errInvalidURI           = "wamp.error.invalid_uri"
+	errNoSuchProcedure      = "wamp.error.no_such_procedure"
+	errProcedureExists      = "wamp.error.procedure_already_exists"
+	errNoSuchSubscription   = "wamp.error.no_such_subscription"
+	errNoSuchRegistration   = "wamp.error.no_such_registration"
+	errCanceled             = "wamp.error.canceled"
+	errPayloadSizeExceeded  = "wamp.error.payload_size_exceeded"
+	errOptionNotAllowed     = "wamp.error.option_not_allowed"
+	errNoMatchingAuthMethod = "wamp.error.no_matching_auth_method"
+	errNetworkFailure       = "wamp.error.network_failure"
+	closeGoodbyeAndOut      = "wamp.close.goodbye_and_out"
+	closeSystemShutdown     = "wamp.close.system_shutdown"
+)
