@@ -16,16 +16,18 @@ import (
 // The JSON serializer is a transcoder: a JSON frame becomes the same
 // message in MessagePack, and back (WAMP.md §7.2). Strings that start
 // with U+0000 carry base64 binary and become bin; integers keep all 64
-// bits (beyond them, a float); other numbers become float64. Nothing is
-// lost on the way JSON -> MessagePack -> JSON, nor MessagePack -> JSON ->
-// MessagePack for the types JSON can carry (not ext, NaN or Inf, nor
-// dict keys that are not strings).
+// bits (beyond them, a float); other numbers become float64, and those
+// beyond its range are rejected. Nothing is lost on the way JSON ->
+// MessagePack -> JSON, nor MessagePack -> JSON -> MessagePack for the
+// types JSON can carry (not ext, NaN or Inf, nor dict keys that are not
+// strings).
 
 var (
 	errJSONEnd      = errors.New("unexpected end of JSON")
 	errJSONTrailing = errors.New("data after the JSON value")
 	errJSONUTF8     = errors.New("invalid UTF-8 in a JSON string")
 	errJSONBase64   = errors.New(`invalid base64 after \u0000 in a JSON string`)
+	errJSONRange    = errors.New("number out of the range of a float64")
 	errNotJSONable  = errors.New("value has no JSON form")
 	errJSONKey      = errors.New("dict key is not a string")
 )
@@ -49,7 +51,7 @@ func (r *jsonReader) toMsgpack(dst, src []byte) ([]byte, error) {
 		return dst, &SyntaxError{Serializer: "json", Offset: r.pos, Err: err}
 	}
 	r.pos, r.next, r.out, r.emit = 0, 0, dst, true
-	if err := r.document(); err != nil { // only base64 can fail here
+	if err := r.document(); err != nil { // only base64 and number ranges can fail here
 		return dst, &SyntaxError{Serializer: "json", Offset: r.pos, Err: err}
 	}
 	return r.out, nil
@@ -372,7 +374,10 @@ func (r *jsonReader) number() error {
 			return nil
 		}
 	}
-	f, _ := strconv.ParseFloat(text, 64) // out of range: ±Inf, kept as a float
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil { // beyond float64: ±Inf, which JSON cannot give back
+		return errJSONRange
+	}
 	r.out = msgp.AppendFloat64(r.out, f)
 	return nil
 }

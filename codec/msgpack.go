@@ -98,21 +98,21 @@ func header(b []byte) (hdr int, n uint64, err error) {
 	case c <= 0x9f:
 		return 1, uint64(c & 0x0f), nil
 	case c <= 0xbf:
-		return 1 + int(c&0x1f), 0, nil
+		return fixed(b, 1+int(c&0x1f))
 	}
 	var body uint64
 	var w int
 	switch c {
 	case 0xcc, 0xd0:
-		return 2, 0, nil
+		return fixed(b, 2)
 	case 0xcd, 0xd1:
-		return 3, 0, nil
+		return fixed(b, 3)
 	case 0xca, 0xce, 0xd2:
-		return 5, 0, nil
+		return fixed(b, 5)
 	case 0xcb, 0xcf, 0xd3:
-		return 9, 0, nil
+		return fixed(b, 9)
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1, 2, 4, 8, 16
-		return 2 + 1<<(c-0xd4), 0, nil
+		return fixed(b, 2+1<<(c-0xd4))
 	case 0xc4, 0xd9:
 		w = 1
 	case 0xc5, 0xda:
@@ -147,6 +147,15 @@ func header(b []byte) (hdr int, n uint64, err error) {
 		return 0, 0, errShort
 	}
 	return int(total), 0, nil
+}
+
+// fixed is header's result for an object of a known total size: an
+// error if b does not hold all of it.
+func fixed(b []byte, total int) (int, uint64, error) {
+	if total > len(b) {
+		return 0, 0, errShort
+	}
+	return total, 0, nil
 }
 
 // skip returns the length of the one complete MessagePack object at the

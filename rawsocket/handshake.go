@@ -191,6 +191,9 @@ func Connect(rw io.ReadWriter, s codec.Serializer, cfg Config) (*Conn, error) {
 		return nil, ErrBadReply
 	}
 	if hs[1]&0x0f == 0 {
+		if hs[1] == 0 { // error code 0 is illegal (WAMP.md §6.1)
+			return nil, ErrBadReply
+		}
 		return nil, &HandshakeError{hs[1] >> 4}
 	}
 	if codec.Serializer(hs[1]&0x0f) != s {

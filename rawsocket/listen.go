@@ -109,8 +109,10 @@ func Listen(rawURL string, cfg ListenConfig) (*Listener, error) {
 	if ep.Scheme == "tls" {
 		ln = tls.NewListener(ln, cfg.TLS)
 	}
-	if ep.Network == "tcp" { // report the port actually bound (":0")
-		ep.Address = ln.Addr().String()
+	if host, port, _ := net.SplitHostPort(ep.Address); ep.Network == "tcp" && port == "0" {
+		// Report the port actually bound, under the host asked for.
+		_, bound, _ := net.SplitHostPort(ln.Addr().String())
+		ep.Address = net.JoinHostPort(host, bound)
 	}
 	return &Listener{ln: ln, ep: ep, cfg: cfg}, nil
 }

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wampedge/wampedge/edge"
+	"github.com/wampedge/wampedge/rawsocket"
+)
+
+// DefaultSocket is the Unix socket the embedded default listens on.
+const DefaultSocket = "/tmp/wampedge.sock"
+
+// defaultListeners are the embedded default: TCP port 8080 on every
+// interface, and a Unix socket for programs on the board.
+var defaultListeners = []string{"tcp://0.0.0.0:8080", "unix://" + DefaultSocket}
+
+// fileConfig is the JSON config file. Every field is optional.
+type fileConfig struct {
+	Realms     []realmConfig    `json:"realms"`
+	AutoRealms bool             `json:"auto_realms"`
+	StrictURIs bool             `json:"strict_uris"`
+	Listeners  []listenerConfig `json:"listeners"`
+	Limits     limitsConfig     `json:"limits"`
+	LogLevel   string           `json:"log_level"`
+}
+
+type realmConfig struct {
+	Name string `json:"name"`
+}
+
+type listenerConfig struct {
+	URL        string `json:"url"`
+	MaxLength  int    `json:"max_length"`  // bytes; rounded up to a power of two
+	SocketMode string `json:"socket_mode"` // octal, e.g. "0660"
+	MaxConns   int    `json:"max_conns"`
+}
+
+type limitsConfig struct {
+	MaxLength        int      `json:"max_length"`
+	HandshakeTimeout duration `json:"handshake_timeout"`
+	HelloTimeout     duration `json:"hello_timeout"`
+	GoodbyeTimeout   duration `json:"goodbye_timeout"`
+	QueueBytes       int      `json:"queue_bytes"`
+	SlowConsumer     string   `json:"slow_consumer"`
+}
+
+// duration is a time.Duration written as "10s" in JSON.
+type duration time.Duration
+
+func (d *duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New(`want a duration such as "10s"`)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a duration such as \"10s\"", s)
+	}
+	*d = duration(v)
+	return nil
+}
+
+// loadConfig reads and checks a config file; errors name the bad field.
+func loadConfig(path string) (*fileConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var fc fileConfig
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fc); err != nil {
+		return nil, fmt.Errorf("%s: %s", path, describeJSONError(data, err))
+	}
+	if err := fc.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &fc, nil
+}
+
+// describeJSONError says which field and line a decode error is about.
+func describeJSONError(data []byte, err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Sprintf("line %d: field %s: want %v, got JSON %s", line(data, te.Offset), te.Field, te.Type, te.Value)
+	case errors.As(err, &se):
+		return fmt.Sprintf("line %d: %v", line(data, se.Offset), se)
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+func line(data []byte, offset int64) int {
+	return bytes.Count(data[:min(int(offset), len(data))], []byte("\n")) + 1
+}
+
+func (fc *fileConfig) check() error {
+	for i, r := range fc.Realms {
+		if r.Name == "" {
+			return fmt.Errorf("realms[%d].name: missing", i)
+		}
+	}
+	for i, l := range fc.Listeners {
+		if _, err := rawsocket.ParseURL(l.URL); err != nil {
+			return fmt.Errorf("listeners[%d].url: %v", i, err)
+		}
+		if _, err := l.mode(); err != nil {
+			return fmt.Errorf("listeners[%d].socket_mode: %v", i, err)
+		}
+		if l.MaxLength < 0 || l.MaxLength > rawsocket.MaxLength {
+			return fmt.Errorf("listeners[%d].max_length: must be between 0 and %d", i, rawsocket.MaxLength)
+		}
+		if l.MaxConns < 0 {
+			return fmt.Errorf("listeners[%d].max_conns: must not be negative", i)
+		}
+	}
+	if fc.Limits.MaxLength < 0 || fc.Limits.MaxLength > rawsocket.MaxLength {
+		return fmt.Errorf("limits.max_length: must be between 0 and %d", rawsocket.MaxLength)
+	}
+	if _, err := parseLevel(fc.LogLevel); err != nil {
+		return fmt.Errorf("log_level: %v", err)
+	}
+	rc := fc.routerConfig()
+	if err := rc.Validate(); err != nil {
+		if strings.HasPrefix(err.Error(), "queue_bytes") || strings.HasPrefix(err.Error(), "slow_consumer") {
+			return fmt.Errorf("limits.%v", err)
+		}
+		return err
+	}
+	return nil
+}
+
+func (l listenerConfig) mode() (fs.FileMode, error) {
+	if l.SocketMode == "" {
+		return 0, nil
+	}
+	m, err := strconv.ParseUint(l.SocketMode, 8, 32)
+	if err != nil || m > 0o777 {
+		return 0, fmt.Errorf("%q is not an octal file mode such as \"0660\"", l.SocketMode)
+	}
+	return fs.FileMode(m), nil
+}
+
+func (fc *fileConfig) routerConfig() edge.Config {
+	c := edge.Config{
+		AutoRealms:     fc.AutoRealms,
+		StrictURIs:     fc.StrictURIs,
+		HelloTimeout:   time.Duration(fc.Limits.HelloTimeout),
+		GoodbyeTimeout: time.Duration(fc.Limits.GoodbyeTimeout),
+		QueueBytes:     fc.Limits.QueueBytes,
+		SlowConsumer:   edge.SlowConsumerPolicy(fc.Limits.SlowConsumer),
+	}
+	for _, r := range fc.Realms {
+		c.Realms = append(c.Realms, r.Name)
+	}
+	return c
+}
+
+func (fc *fileConfig) listenConfig(l listenerConfig) rawsocket.ListenConfig {
+	mode, _ := l.mode()
+	maxLen := l.MaxLength
+	if maxLen == 0 {
+		maxLen = fc.Limits.MaxLength
+	}
+	return rawsocket.ListenConfig{
+		Config:     rawsocket.Config{MaxLength: maxLen, Timeout: time.Duration(fc.Limits.HandshakeTimeout)},
+		SocketMode: mode,
+		MaxConns:   l.MaxConns,
+	}
+}

@@ -1,0 +1,159 @@
+// Command wampedge is the wampedge router daemon. With no arguments it
+// runs the embedded default: realm realm1, anonymous, RawSocket on TCP
+// port 8080 on every interface and on the Unix socket /tmp/wampedge.sock.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wampedge/wampedge/edge"
+)
+
+// Set by the linker (see the Makefile).
+var (
+	version = "dev"
+	commit  = ""
+)
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("wampedge", flag.ContinueOnError)
+	var listens, realms listFlag
+	fs.Var(&listens, "listen", "listen on `URL`: tcp://HOST:PORT or unix:///PATH (repeatable; replaces the default listeners)")
+	fs.Var(&realms, "realm", "serve realm `NAME` (repeatable; replaces the config's realms)")
+	configPath := fs.String("config", "", "read the JSON config `FILE`")
+	check := fs.Bool("check", false, "check the config file and exit")
+	logLevel := fs.String("log-level", "", "log `level`: debug, info, warn or error (default info)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: wampedge [flags]\n\nWith no flags: realm realm1, anonymous, RawSocket on tcp://0.0.0.0:8080 and unix://%s.\n\n", DefaultSocket)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "wampedge: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *showVersion {
+		fmt.Println(versionString())
+		return 0
+	}
+
+	fc := &fileConfig{}
+	if *configPath != "" {
+		var err error
+		if fc, err = loadConfig(*configPath); err != nil {
+			fmt.Fprintln(os.Stderr, "wampedge: config:", err)
+			return 1
+		}
+	} else if *check {
+		fmt.Fprintln(os.Stderr, "wampedge: -check needs -config FILE")
+		return 2
+	}
+	if *check {
+		fmt.Printf("%s: OK\n", *configPath)
+		return 0
+	}
+	if len(realms) > 0 {
+		fc.Realms = nil
+		for _, name := range realms {
+			fc.Realms = append(fc.Realms, realmConfig{Name: name})
+		}
+	}
+	if len(listens) > 0 {
+		fc.Listeners = nil
+		for _, u := range listens {
+			fc.Listeners = append(fc.Listeners, listenerConfig{URL: u})
+		}
+	}
+	if len(fc.Listeners) == 0 {
+		for _, u := range defaultListeners {
+			fc.Listeners = append(fc.Listeners, listenerConfig{URL: u})
+		}
+	}
+	if *logLevel != "" {
+		fc.LogLevel = *logLevel
+	}
+	if err := fc.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "wampedge:", err)
+		return 2
+	}
+	level, _ := parseLevel(fc.LogLevel)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	rc := fc.routerConfig()
+	rc.Logger = log
+	rc.Agent = "wampedge-" + version
+	r := edge.New(&rc)
+	for _, l := range fc.Listeners {
+		if _, err := r.Listen(l.URL, fc.listenConfig(l)); err != nil {
+			log.Error("cannot listen", "url", l.URL, "err", err)
+			r.Close(context.Background())
+			return 1
+		}
+	}
+	log.Info("wampedge ready", "version", version, "realms", realmNames(rc))
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	got := <-sig
+	log.Info("shutting down", "signal", got.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Close(ctx); err != nil {
+		log.Warn("shutdown incomplete", "err", err)
+	}
+	return 0
+}
+
+func realmNames(c edge.Config) string {
+	if len(c.Realms) == 0 {
+		return "realm1"
+	}
+	return strings.Join(c.Realms, ",")
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
+}
+
+func versionString() string {
+	s := "wampedge " + version
+	if commit != "" {
+		s += " (commit " + commit + ")"
+	}
+	return s
+}
