@@ -46,9 +46,9 @@ flags:
 
 type options struct {
 	url, realm, ser, exec string
-	timeout              time.Duration
-	count                int
-	ack                  bool
+	timeout               time.Duration
+	count                 int
+	ack                   bool
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
