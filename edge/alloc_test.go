@@ -1,0 +1,136 @@
+package edge
+
+import (
+	"testing"
+
+	"github.com/wampedge/wampedge/codec"
+)
+
+// memTransport is an in-memory transport for driving sessions directly:
+// the test calls handle and drains queues itself, so what is measured
+// is the router's own work.
+type memTransport struct{ ser codec.Serializer }
+
+func (m *memTransport) ReadMsg() ([]byte, error)     { select {} }
+func (m *memTransport) Buffered() bool               { return false }
+func (m *memTransport) WriteMsgs([][]byte) error     { return nil }
+func (m *memTransport) MaxSend() int                 { return 1 << 20 }
+func (m *memTransport) Serializer() codec.Serializer { return m.ser }
+func (m *memTransport) Close() error                 { return nil }
+
+// testPeer is a session joined to realm1 over a memTransport.
+type testPeer struct {
+	t *testing.T
+	s *session
+	b batch
+}
+
+func joinPeer(t testing.TB, r *Router, ser codec.Serializer) *testPeer {
+	p := &testPeer{s: newSession(r, &memTransport{ser: ser})}
+	d, _ := (&codec.HelloDetails{Roles: map[string]codec.Role{"publisher": {}, "subscriber": {}, "caller": {}, "callee": {}}}).MarshalMsg(nil)
+	p.send(t, &codec.Hello{Realm: []byte("realm1"), Details: d})
+	if _, ok := p.next(t).(*codec.Welcome); !ok {
+		t.Fatal("no WELCOME")
+	}
+	return p
+}
+
+// send routes one message from the peer, as its reader would.
+func (p *testPeer) send(t testing.TB, m codec.Message) {
+	p.sendRaw(t, m.Append(nil))
+}
+
+func (p *testPeer) sendRaw(t testing.TB, msg []byte) {
+	if p.s.codec.Serializer() == codec.JSON {
+		var err error
+		if msg, err = codec.NewCodec(codec.JSON).Encode(nil, msg); err != nil {
+			t.Fatal(err)
+		}
+		msg, _ = p.s.codec.Decode(nil, msg)
+	}
+	if !p.s.handle(msg) {
+		t.Fatal("session ended")
+	}
+	p.s.flush()
+}
+
+// next takes the next message queued for the peer.
+func (p *testPeer) next(t testing.TB) codec.Message {
+	p.s.q.take(&p.b)
+	if len(p.b.msgs) != 1 {
+		t.Fatalf("%d messages queued, want 1", len(p.b.msgs))
+	}
+	msg := p.b.msgs[0]
+	if p.s.codec.Serializer() == codec.JSON {
+		var err error
+		if msg, err = codec.NewCodec(codec.JSON).Decode(nil, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := codec.Decode(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+var (
+	testArgs   = []byte{0x92, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x2a}                       // ["hello", 42]
+	testKwargs = []byte{0x81, 0xa1, 'k', 0x93, 0xc3, 0xc0, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0} // {"k": [true, nil, 0.0]}
+)
+
+// TestRoutingDoesNotAllocate fails if routing a PUBLISH to a subscriber,
+// or a CALL -> INVOCATION -> YIELD -> RESULT round trip, allocates on the
+// router's side in steady state.
+func TestRoutingDoesNotAllocate(t *testing.T) {
+	for _, subSer := range []codec.Serializer{codec.MsgPack, codec.JSON} {
+		t.Run("event/to="+subSer.String(), func(t *testing.T) {
+			r := New(nil)
+			pub, sub := joinPeer(t, r, codec.MsgPack), joinPeer(t, r, subSer)
+			sub.send(t, &codec.Subscribe{Request: 1, Topic: []byte("com.example.temp")})
+			sub.next(t)
+			frame := (&codec.Publish{Request: 2, Topic: []byte("com.example.temp"), Args: testArgs, Kwargs: testKwargs}).Append(nil)
+			route := func() {
+				pub.s.handle(frame)
+				pub.s.flush()
+				sub.s.q.take(&sub.b)
+				if len(sub.b.msgs) != 1 {
+					t.Fatalf("%d events queued, want 1", len(sub.b.msgs))
+				}
+			}
+			route()
+			if n := testing.AllocsPerRun(1000, route); n != 0 {
+				t.Fatalf("routing an event allocates %.1f times", n)
+			}
+		})
+	}
+	t.Run("call", func(t *testing.T) {
+		r := New(nil)
+		caller, callee := joinPeer(t, r, codec.MsgPack), joinPeer(t, r, codec.MsgPack)
+		callee.send(t, &codec.Register{Request: 1, Procedure: []byte("com.example.add")})
+		callee.next(t)
+		call := (&codec.Call{Request: 7, Procedure: []byte("com.example.add"), Args: testArgs}).Append(nil)
+		var inv codec.Invocation
+		var yield []byte
+		var res codec.Result
+		roundTrip := func() {
+			caller.s.handle(call)
+			caller.s.flush()
+			callee.s.q.take(&callee.b)
+			if err := inv.Decode(callee.b.msgs[0]); err != nil {
+				t.Fatal(err)
+			}
+			yield = (&codec.Yield{Request: inv.Request, Args: inv.Args, Kwargs: testKwargs}).Append(yield[:0])
+			callee.s.handle(yield)
+			callee.s.flush()
+			caller.s.q.take(&caller.b)
+			if err := res.Decode(caller.b.msgs[0]); err != nil || res.Request != 7 {
+				t.Fatalf("result %+v, %v", res, err)
+			}
+		}
+		roundTrip()
+		if n := testing.AllocsPerRun(1000, roundTrip); n != 0 {
+			t.Fatalf("a call round trip allocates %.1f times", n)
+		}
+	})
+}
