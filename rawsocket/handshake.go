@@ -77,6 +77,11 @@ type Config struct {
 	Serializers []codec.Serializer
 	// Timeout bounds the handshake on a connection that has deadlines.
 	Timeout time.Duration
+	// MinPeerLength, if set, refuses a peer that announces a smaller
+	// limit than this with "maximum message length unacceptable": for a
+	// router whose traffic would not fit, rather than failing message by
+	// message later.
+	MinPeerLength int
 }
 
 // exponent returns the L nibble that announces at least n bytes.
@@ -164,7 +169,11 @@ func parseRequest(hs [4]byte, cfg *Config) (peerMax int, s codec.Serializer, err
 	if !cfg.accepts(s) {
 		return 0, 0, ErrSerializerUnsupported
 	}
-	return lengthOf(hs[1] >> 4), s, nil
+	peerMax = lengthOf(hs[1] >> 4)
+	if peerMax < cfg.MinPeerLength {
+		return 0, 0, ErrLengthUnacceptable
+	}
+	return peerMax, s, nil
 }
 
 // Reject sends the error reply for a refusal; the caller closes the

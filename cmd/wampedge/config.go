@@ -45,6 +45,7 @@ type listenerConfig struct {
 
 type limitsConfig struct {
 	MaxLength        int      `json:"max_length"`
+	MinPeerLength    int      `json:"min_peer_length"`
 	HandshakeTimeout duration `json:"handshake_timeout"`
 	HelloTimeout     duration `json:"hello_timeout"`
 	GoodbyeTimeout   duration `json:"goodbye_timeout"`
@@ -128,6 +129,9 @@ func (fc *fileConfig) check() error {
 	if fc.Limits.MaxLength < 0 || fc.Limits.MaxLength > rawsocket.MaxLength {
 		return fmt.Errorf("limits.max_length: must be between 0 and %d", rawsocket.MaxLength)
 	}
+	if fc.Limits.MinPeerLength < 0 || fc.Limits.MinPeerLength > rawsocket.MaxLength {
+		return fmt.Errorf("limits.min_peer_length: must be between 0 and %d", rawsocket.MaxLength)
+	}
 	if _, err := parseLevel(fc.LogLevel); err != nil {
 		return fmt.Errorf("log_level: %v", err)
 	}
@@ -174,7 +178,11 @@ func (fc *fileConfig) listenConfig(l listenerConfig) rawsocket.ListenConfig {
 		maxLen = fc.Limits.MaxLength
 	}
 	return rawsocket.ListenConfig{
-		Config:     rawsocket.Config{MaxLength: maxLen, Timeout: time.Duration(fc.Limits.HandshakeTimeout)},
+		Config: rawsocket.Config{
+			MaxLength:     maxLen,
+			MinPeerLength: fc.Limits.MinPeerLength,
+			Timeout:       time.Duration(fc.Limits.HandshakeTimeout),
+		},
 		SocketMode: mode,
 		MaxConns:   l.MaxConns,
 	}
