@@ -86,6 +86,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wampcat: -ser %q: want msgpack or json\n", o.ser)
 		return 2
 	}
+	switch cmd {
+	case "publish", "subscribe", "call", "register":
+	default: // before connecting: a usage error, whether or not a router is up
+		fmt.Fprintf(stderr, "wampcat: unknown command %q\n", cmd)
+		return 2
+	}
 	payload, err := jsonArgs(rest)
 	if err != nil {
 		fmt.Fprintln(stderr, "wampcat:", err)
@@ -112,9 +118,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = call(ctx, c, target, payload, o, stdout)
 	case "register":
 		err = register(ctx, c, target, o)
-	default:
-		fmt.Fprintf(stderr, "wampcat: unknown command %q\n", cmd)
-		return 2
 	}
 	if err != nil {
 		var we *client.Error
@@ -139,16 +142,33 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 			return append(positional, args[1:]...), nil
 		}
 		if strings.HasPrefix(a, "-") && len(a) > 1 && !json.Valid([]byte(a)) {
-			if err := fs.Parse(args); err != nil {
+			// One flag at a time: fs.Parse would take a number that
+			// follows the flag ("-timeout 2s -1") for a flag too.
+			n := min(flagArgs(fs, a), len(args))
+			if err := fs.Parse(args[:n]); err != nil {
 				return nil, err
 			}
-			args = fs.Args()
+			args = args[n:]
 			continue
 		}
 		positional = append(positional, a)
 		args = args[1:]
 	}
 	return positional, nil
+}
+
+// flagArgs is the number of arguments flag a takes up: 2 for "-name
+// VALUE", 1 for "-name=VALUE", a bool flag, or one fs.Parse will reject.
+func flagArgs(fs *flag.FlagSet, a string) int {
+	name := strings.TrimLeft(a, "-")
+	f := fs.Lookup(name)
+	if f == nil || strings.Contains(name, "=") {
+		return 1
+	}
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return 1
+	}
+	return 2
 }
 
 // jsonArgs turns command-line arguments into a payload: each is JSON, or

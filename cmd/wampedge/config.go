@@ -53,21 +53,22 @@ type limitsConfig struct {
 	SlowConsumer     string   `json:"slow_consumer"`
 }
 
-// duration is a time.Duration written as "10s" in JSON.
-type duration time.Duration
+// duration is a time.Duration written as "10s" in JSON. check parses it,
+// so that the error names the field.
+type duration string
 
-func (d *duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return errors.New(`want a duration such as "10s"`)
+func (d duration) parse() (time.Duration, error) {
+	if d == "" {
+		return 0, nil
 	}
-	v, err := time.ParseDuration(s)
+	v, err := time.ParseDuration(string(d))
 	if err != nil || v < 0 {
-		return fmt.Errorf("%q is not a duration such as \"10s\"", s)
+		return 0, fmt.Errorf("%q is not a duration such as \"10s\"", string(d))
 	}
-	*d = duration(v)
-	return nil
+	return v, nil
 }
+
+func (d duration) value() time.Duration { v, _ := d.parse(); return v }
 
 // loadConfig reads and checks a config file; errors name the bad field.
 func loadConfig(path string) (*fileConfig, error) {
@@ -80,6 +81,9 @@ func loadConfig(path string) (*fileConfig, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&fc); err != nil {
 		return nil, fmt.Errorf("%s: %s", path, describeJSONError(data, err))
+	}
+	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return nil, fmt.Errorf("%s: line %d: unexpected data after the config", path, line(data, int64(len(data)-len(rest))))
 	}
 	if err := fc.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -113,8 +117,12 @@ func (fc *fileConfig) check() error {
 		}
 	}
 	for i, l := range fc.Listeners {
-		if _, err := rawsocket.ParseURL(l.URL); err != nil {
+		ep, err := rawsocket.ParseURL(l.URL)
+		if err != nil {
 			return fmt.Errorf("listeners[%d].url: %v", i, err)
+		}
+		if ep.Scheme == "tls" { // the config has no certificate to give it
+			return fmt.Errorf("listeners[%d].url: %q: tls:// needs a certificate, which the config cannot give; use tcp:// or unix://", i, l.URL)
 		}
 		if _, err := l.mode(); err != nil {
 			return fmt.Errorf("listeners[%d].socket_mode: %v", i, err)
@@ -131,6 +139,18 @@ func (fc *fileConfig) check() error {
 	}
 	if fc.Limits.MinPeerLength < 0 || fc.Limits.MinPeerLength > rawsocket.MaxLength {
 		return fmt.Errorf("limits.min_peer_length: must be between 0 and %d", rawsocket.MaxLength)
+	}
+	for _, d := range []struct {
+		field string
+		d     duration
+	}{
+		{"handshake_timeout", fc.Limits.HandshakeTimeout},
+		{"hello_timeout", fc.Limits.HelloTimeout},
+		{"goodbye_timeout", fc.Limits.GoodbyeTimeout},
+	} {
+		if _, err := d.d.parse(); err != nil {
+			return fmt.Errorf("limits.%s: %v", d.field, err)
+		}
 	}
 	if _, err := parseLevel(fc.LogLevel); err != nil {
 		return fmt.Errorf("log_level: %v", err)
@@ -160,8 +180,8 @@ func (fc *fileConfig) routerConfig() edge.Config {
 	c := edge.Config{
 		AutoRealms:     fc.AutoRealms,
 		StrictURIs:     fc.StrictURIs,
-		HelloTimeout:   time.Duration(fc.Limits.HelloTimeout),
-		GoodbyeTimeout: time.Duration(fc.Limits.GoodbyeTimeout),
+		HelloTimeout:   fc.Limits.HelloTimeout.value(),
+		GoodbyeTimeout: fc.Limits.GoodbyeTimeout.value(),
 		QueueBytes:     fc.Limits.QueueBytes,
 		SlowConsumer:   edge.SlowConsumerPolicy(fc.Limits.SlowConsumer),
 	}
@@ -181,7 +201,7 @@ func (fc *fileConfig) listenConfig(l listenerConfig) rawsocket.ListenConfig {
 		Config: rawsocket.Config{
 			MaxLength:     maxLen,
 			MinPeerLength: fc.Limits.MinPeerLength,
-			Timeout:       time.Duration(fc.Limits.HandshakeTimeout),
+			Timeout:       fc.Limits.HandshakeTimeout.value(),
 		},
 		SocketMode: mode,
 		MaxConns:   l.MaxConns,

@@ -104,6 +104,13 @@ func run(args []string) int {
 	level, _ := parseLevel(fc.LogLevel)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
+	// Before listening: a client can connect, or a supervisor see the
+	// socket, as soon as it exists, and SIGTERM must shut down gracefully
+	// from then on.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+
 	rc := fc.routerConfig()
 	rc.Logger = log
 	rc.Agent = "wampedge-" + version
@@ -117,8 +124,6 @@ func run(args []string) int {
 	}
 	log.Info("wampedge ready", "version", version, "realms", realmNames(rc))
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	got := <-sig
 	log.Info("shutting down", "signal", got.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -51,7 +51,7 @@ type Client struct {
 	nextReq atomic.Uint64
 
 	mu      sync.Mutex
-	pending map[uint64]chan reply
+	pending map[uint64]*waiter
 	subs    map[uint64]*Subscription
 	regs    map[uint64]*Registration
 	invs    map[uint64]context.CancelFunc
@@ -67,6 +67,15 @@ type Client struct {
 type reply struct {
 	msg codec.Message
 	err error
+}
+
+// waiter is a request waiting for its answer. install, if set, runs in
+// the reader goroutine on a successful answer, before the reader reads
+// on: a handler is in place before the first event or invocation for it
+// can arrive.
+type waiter struct {
+	ch      chan reply
+	install func(codec.Message)
 }
 
 // Dial connects to a router at a transport URL (tcp://, tls://, unix://)
@@ -105,7 +114,7 @@ func Join(ctx context.Context, t Transport, cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		t: t, dec: dec, enc: codec.NewCodec(t.Serializer()), realm: cfg.Realm,
-		pending: make(map[uint64]chan reply),
+		pending: make(map[uint64]*waiter),
 		subs:    make(map[uint64]*Subscription),
 		regs:    make(map[uint64]*Registration),
 		invs:    make(map[uint64]context.CancelFunc),
@@ -212,24 +221,29 @@ func (c *Client) request() uint64 { return c.nextReq.Add(1) }
 
 // await registers a request, sends it, and waits for its answer.
 func (c *Client) await(ctx context.Context, req uint64, m codec.Message) (codec.Message, error) {
-	ch := make(chan reply, 1)
+	return c.awaitInstall(ctx, req, m, nil)
+}
+
+// awaitInstall is await with a function the reader runs on success.
+func (c *Client) awaitInstall(ctx context.Context, req uint64, m codec.Message, install func(codec.Message)) (codec.Message, error) {
+	w := &waiter{ch: make(chan reply, 1), install: install}
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return nil, ErrClosed
 	}
-	c.pending[req] = ch
+	c.pending[req] = w
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		delete(c.pending, req)
+		delete(c.pending, req) // given up on: a late reply is dropped
 		c.mu.Unlock()
 	}()
 	if err := c.send(m); err != nil {
 		return nil, err
 	}
 	select {
-	case r := <-ch:
+	case r := <-w.ch:
 		return r.msg, r.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -245,14 +259,20 @@ func (c *Client) closedErr() error {
 	return ErrClosed
 }
 
-// answer delivers a reply to the request waiting for it.
+// answer delivers a reply to the request waiting for it; a reply to a
+// request given up on (its ctx ended) is dropped.
 func (c *Client) answer(req uint64, r reply) {
 	c.mu.Lock()
-	ch := c.pending[req]
+	w := c.pending[req]
+	delete(c.pending, req)
 	c.mu.Unlock()
-	if ch != nil {
-		ch <- r
+	if w == nil {
+		return
 	}
+	if w.install != nil && r.err == nil {
+		w.install(r.msg)
+	}
+	w.ch <- r
 }
 
 func (c *Client) readLoop() {

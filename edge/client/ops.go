@@ -54,14 +54,16 @@ type Subscription struct {
 // the order events arrive; a slow handler holds up later events.
 func (c *Client) Subscribe(ctx context.Context, topic string, handler func(*Event)) (*Subscription, error) {
 	req := c.request()
-	msg, err := c.await(ctx, req, &codec.Subscribe{Request: req, Topic: []byte(topic)})
+	sub := &Subscription{Topic: topic, handler: handler}
+	_, err := c.awaitInstall(ctx, req, &codec.Subscribe{Request: req, Topic: []byte(topic)}, func(m codec.Message) {
+		sub.ID = m.(*codec.Subscribed).Subscription
+		c.mu.Lock()
+		c.subs[sub.ID] = sub
+		c.mu.Unlock()
+	})
 	if err != nil {
 		return nil, err
 	}
-	sub := &Subscription{ID: msg.(*codec.Subscribed).Subscription, Topic: topic, handler: handler}
-	c.mu.Lock()
-	c.subs[sub.ID] = sub
-	c.mu.Unlock()
 	return sub, nil
 }
 
@@ -148,14 +150,16 @@ type Registration struct {
 // Register registers handler for procedure.
 func (c *Client) Register(ctx context.Context, procedure string, handler Handler) (*Registration, error) {
 	req := c.request()
-	msg, err := c.await(ctx, req, &codec.Register{Request: req, Procedure: []byte(procedure)})
+	reg := &Registration{Procedure: procedure, handler: handler}
+	_, err := c.awaitInstall(ctx, req, &codec.Register{Request: req, Procedure: []byte(procedure)}, func(m codec.Message) {
+		reg.ID = m.(*codec.Registered).Registration
+		c.mu.Lock()
+		c.regs[reg.ID] = reg
+		c.mu.Unlock()
+	})
 	if err != nil {
 		return nil, err
 	}
-	reg := &Registration{ID: msg.(*codec.Registered).Registration, Procedure: procedure, handler: handler}
-	c.mu.Lock()
-	c.regs[reg.ID] = reg
-	c.mu.Unlock()
 	return reg, nil
 }
 
