@@ -263,18 +263,19 @@ func checkAttributes(t *testing.T, m codec.Message, want map[string]json.RawMess
 // suiteCounts tallies what TestConformance checked.
 type suiteCounts struct {
 	samples, unknown, unknownVariants int
-	decoded, reencoded                map[string]int
+	decoded, reencoded, identical     map[string]int
 	valid, rejected                   int
 }
 
 func (c *suiteCounts) table() string {
 	var b strings.Builder
-	row := func(name string, n int) { fmt.Fprintf(&b, "\n  %-36s %4d", name, n) }
+	row := func(name string, n int) { fmt.Fprintf(&b, "\n  %-40s %4d", name, n) }
 	b.WriteString("WAMP test vectors:")
 	row("serialization samples", c.samples)
 	for _, s := range serializers {
 		row(s.name+" variants decoded", c.decoded[s.name])
 		row(s.name+" variants re-encoded", c.reencoded[s.name])
+		row("  of them byte-identical to their input", c.identical[s.name])
 	}
 	row("unknown-type samples rejected", c.unknown)
 	row("  their json+msgpack variants", c.unknownVariants)
@@ -298,7 +299,7 @@ func (c *suiteCounts) zero() bool {
 }
 
 func TestConformance(t *testing.T) {
-	counts := suiteCounts{decoded: map[string]int{}, reencoded: map[string]int{}}
+	counts := suiteCounts{decoded: map[string]int{}, reencoded: map[string]int{}, identical: map[string]int{}}
 	for _, f := range loadVectors(t) {
 		for i, s := range f.Samples {
 			t.Run(fmt.Sprintf("%s/%d", strings.TrimSuffix(filepath.Base(f.path), ".json"), i), func(t *testing.T) {
@@ -316,9 +317,10 @@ func TestConformance(t *testing.T) {
 				default:
 					counts.samples++
 					for _, ser := range serializers {
-						d, r := checkVariants(t, codec.NewCodec(ser.s), s.variants(t, ser.name), s.Expected)
+						d, r, i := checkVariants(t, codec.NewCodec(ser.s), s.variants(t, ser.name), s.Expected)
 						counts.decoded[ser.name] += d
 						counts.reencoded[ser.name] += r
+						counts.identical[ser.name] += i
 					}
 				}
 			})
@@ -332,10 +334,11 @@ func TestConformance(t *testing.T) {
 
 // checkVariants decodes every variant of one serializer, checks its
 // attributes, and re-encodes it. The re-encoding must equal one of the
-// variants: the suite asks that an implementation produce at least one.
-// A variant that re-encodes to something else (e.g. JSON with spaces) is
-// accepted only if another variant does match.
-func checkVariants(t *testing.T, c codec.Codec, variants [][]byte, want map[string]json.RawMessage) (decoded, reencoded int) {
+// variants, as the suite asks of an implementation's output, though not
+// necessarily the one it came from: JSON with spaces comes out compact,
+// like its compact sibling. A variant that re-encodes to none of them
+// would be accepted only if another variant of the sample does.
+func checkVariants(t *testing.T, c codec.Codec, variants [][]byte, want map[string]json.RawMessage) (decoded, reencoded, identical int) {
 	t.Helper()
 	var mismatched [][]byte
 	for _, frame := range variants {
@@ -364,6 +367,9 @@ func checkVariants(t *testing.T, c codec.Codec, variants [][]byte, want map[stri
 			continue
 		}
 		reencoded++
+		if bytes.Equal(out, frame) {
+			identical++
+		}
 	}
 	for _, out := range mismatched {
 		if reencoded == 0 {
@@ -372,7 +378,7 @@ func checkVariants(t *testing.T, c codec.Codec, variants [][]byte, want map[stri
 			t.Logf("%s: a variant re-encodes as %q; another variant matches", c.Name(), out)
 		}
 	}
-	return decoded, reencoded
+	return decoded, reencoded, identical
 }
 
 func containsBytes(list [][]byte, b []byte) bool {
@@ -422,6 +428,9 @@ func checkValidationSample(t *testing.T, s *vectorSample) (rejected bool) {
 			t.Errorf("%s: %s: %v, want no error", s.Description, frame, err)
 		}
 		return false
+	}
+	if s.ExpectedError.Type != "protocol_violation" {
+		t.Errorf("%s: unknown expected error type %q", s.Description, s.ExpectedError.Type)
 	}
 	if !errors.Is(err, codec.ErrInvalid) || !strings.Contains(err.Error(), s.ExpectedError.Contains) {
 		t.Errorf("%s: %s: got %v, want ErrInvalid naming %q", s.Description, frame, err, s.ExpectedError.Contains)

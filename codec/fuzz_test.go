@@ -28,6 +28,9 @@ func addVectorSeeds(f *testing.F, serializer string) {
 // re-encoding is stable, and Validate and the JSON encoder do not panic.
 func FuzzMsgpackDecode(f *testing.F) {
 	addVectorSeeds(f, "msgpack")
+	for _, tc := range roundTrips {
+		f.Add(tc.m.Append(nil))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := codec.Decode(data)
 		if err != nil {

@@ -275,7 +275,7 @@ func TypeOf(msg []byte) (Type, error) {
 	}
 	code, _, ok := readUint(msg[hdr:])
 	if !ok || n == 0 {
-		return 0, &UnknownTypeError{Got: kindOf(msg[hdr:])}
+		return 0, badTypeCode(msg, msg[hdr:], n > 0)
 	}
 	if t := Type(code); t.Known() {
 		return t, nil

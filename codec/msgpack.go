@@ -159,9 +159,10 @@ func fixed(b []byte, total int) (int, uint64, error) {
 }
 
 // skip returns the length of the one complete MessagePack object at the
-// start of b. It walks without recursion, checks that every header fits
-// in b before trusting its counts, and refuses nesting deeper than
-// MaxDepth.
+// start of b, an element of a message. It walks without recursion, checks
+// that every header fits in b before trusting its counts, and refuses
+// nesting deeper than MaxDepth, counting the message's list as the first
+// level and empty lists and dicts as levels too, as the JSON codec does.
 func skip(b []byte) (int, error) {
 	var pending [MaxDepth + 1]uint64 // children still to read, per level
 	depth, off := 0, 0
@@ -178,15 +179,15 @@ func skip(b []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		if depth+2 > MaxDepth && (isArray(b[off:]) || isMap(b[off:])) {
+			return 0, errTooDeep // this list or dict would be level depth+2
+		}
 		off += hdr
 		if n > 0 {
 			// Every child takes at least one byte: a count the rest of
 			// b cannot hold is a lie, caught before anything trusts it.
 			if n > uint64(len(b)-off) {
 				return 0, errShort
-			}
-			if depth == MaxDepth {
-				return 0, errTooDeep
 			}
 			depth++
 			pending[depth] = n
@@ -271,5 +272,5 @@ func readStr(b []byte) (s, rest []byte, ok bool) {
 	case 0xdb:
 		h = 5
 	}
-	return b[h:hdr], b[hdr:], true
+	return b[h:hdr:hdr], b[hdr:], true
 }

@@ -11,16 +11,17 @@ import (
 // failure sticks; later reads return zero values, so a decoder is a
 // straight list of reads followed by done.
 type elements struct {
-	t   Type
-	b   []byte // not yet read
-	i   int    // index of the next element
-	n   int    // element count of the message
-	err error
+	t    Type
+	b    []byte // not yet read
+	size int    // length of the whole message, for error offsets
+	i    int    // index of the next element
+	n    int    // element count of the message
+	err  error
 }
 
 // open reads the list header and the type code, and checks the count.
 func open(b []byte, t Type) elements {
-	e := elements{t: t}
+	e := elements{t: t, size: len(b)}
 	n, rest, err := msgp.ReadArrayHeaderBytes(b)
 	if err != nil {
 		e.err = &SyntaxError{Serializer: "msgpack", Err: err}
@@ -31,7 +32,7 @@ func open(b []byte, t Type) elements {
 	}
 	code, rest, ok := readUint(rest)
 	if !ok || n == 0 {
-		e.err = &UnknownTypeError{Got: kindOf(rest)}
+		e.err = badTypeCode(b, rest, n > 0)
 		return e
 	}
 	if Type(code) != t {
@@ -51,9 +52,29 @@ func open(b []byte, t Type) elements {
 func (e *elements) more() bool { return e.err == nil && e.i < e.n }
 
 func (e *elements) fail(name, want string) {
-	if e.err == nil {
-		e.err = &ElementError{Type: e.t, Index: e.i, Name: name, Want: want, Got: kindOf(e.b)}
+	if e.err != nil {
+		return
 	}
+	if _, _, err := header(e.b); err != nil { // cut short, or byte 0xc1
+		e.syntax(err)
+		return
+	}
+	e.err = &ElementError{Type: e.t, Index: e.i, Name: name, Want: want, Got: kindOf(e.b)}
+}
+
+// syntax records a SyntaxError at the first byte not yet read.
+func (e *elements) syntax(err error) {
+	e.err = &SyntaxError{Serializer: "msgpack", Offset: e.size - len(e.b), Err: err}
+}
+
+// badTypeCode is the error for an element 0 that is not a non-negative
+// integer; rest starts where it should be in msg, a list that is empty
+// unless listed.
+func badTypeCode(msg, rest []byte, listed bool) error {
+	if _, _, err := header(rest); err != nil && listed {
+		return &SyntaxError{Serializer: "msgpack", Offset: len(msg) - len(rest), Err: err}
+	}
+	return &UnknownTypeError{Got: kindOf(rest)}
 }
 
 // integer reads a non-negative integer (a count or a type code).
@@ -106,8 +127,12 @@ func (e *elements) object(name, want string, is func([]byte) bool) []byte {
 		return nil
 	}
 	n, err := skip(e.b)
-	if err != nil {
+	if err == errTooDeep {
 		e.err = &ElementError{Type: e.t, Index: e.i, Name: name, Want: want, Got: err.Error()}
+		return nil
+	}
+	if err != nil {
+		e.syntax(err)
 		return nil
 	}
 	v := e.b[:n:n]
@@ -136,7 +161,7 @@ func isPayload(b []byte) bool { return isArray(b) || isBin(b) || isStr(b) }
 // of the first bad element, if any.
 func (e *elements) done() error {
 	if e.err == nil && len(e.b) != 0 {
-		e.err = &SyntaxError{Serializer: "msgpack", Err: errTrailing}
+		e.syntax(errTrailing)
 	}
 	return e.err
 }
