@@ -512,6 +512,8 @@ func TestErrorText(t *testing.T) {
 			"codec: PUBLISH element 2 (Options): want dict, got str"},
 		{func() error { _, err := codec.Decode(pack(list{16, 0, dict{}, "t"})); return err }(),
 			"codec: PUBLISH element 1 (Request): want id in [1, 2^53], got 0"},
+		{func() error { _, err := codec.Decode(pack(list{16, -5, dict{}, "t"})); return err }(),
+			"codec: PUBLISH element 1 (Request): want non-negative int, got negative int"},
 		{func() error { _, err := codec.Decode(pack(list{337, 1})); return err }(),
 			"codec: unknown message type 337"},
 		{func() error { _, err := codec.Decode(pack(list{"x"})); return err }(),

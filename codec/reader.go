@@ -84,6 +84,10 @@ func (e *elements) integer(name string) uint64 {
 	}
 	v, rest, ok := readUint(e.b)
 	if !ok {
+		if _, _, err := header(e.b); err == nil && kindOf(e.b) == "int" { // a whole int: negative
+			e.err = &ElementError{Type: e.t, Index: e.i, Name: name, Want: "non-negative int", Got: "negative int"}
+			return 0
+		}
 		e.fail(name, "int")
 		return 0
 	}

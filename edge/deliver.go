@@ -21,6 +21,8 @@ func deliveryErrorURI(err error) string {
 		return errPayloadSizeExceeded
 	case errors.Is(err, errGone):
 		return errCanceled
+	case errors.Is(err, codec.ErrInvalid): // no form in the peer's serializer (NaN for JSON)
+		return errInvalidArgument
 	}
 	return errNetworkFailure
 }

@@ -453,8 +453,8 @@ func (s *session) onCall(msg []byte) bool {
 	}
 	m := codec.Invocation{Request: inv, Registration: reg.id, Args: c.Args, Kwargs: c.Kwargs}
 	s.out.set(m.Append(s.out.msg[:0]))
-	if err := s.deliver(callee, &s.out, false); err != nil {
-		callee.forget(inv)
+	// A call the callee's leave took meanwhile has had its answer there.
+	if err := s.deliver(callee, &s.out, false); err != nil && callee.forget(inv) {
 		s.replyError(codec.TypeCall, c.Request, deliveryErrorURI(err), "the call could not reach its callee: "+err.Error())
 	}
 	return true
@@ -476,10 +476,15 @@ func (s *session) expect(p pendingCall) (uint64, bool) {
 	return s.lastInv, true
 }
 
-func (s *session) forget(inv uint64) {
+// forget removes an invocation that could not be delivered, and reports
+// whether it was still pending: if not, the callee has left and its
+// leave answered the caller.
+func (s *session) forget(inv uint64) bool {
 	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	_, pending := s.calls[inv]
 	delete(s.calls, inv)
-	s.callMu.Unlock()
+	return pending
 }
 
 // answered removes and returns the invocation a YIELD or ERROR answers.

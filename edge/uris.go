@@ -13,6 +13,7 @@ const (
 	errPayloadSizeExceeded  = "wamp.error.payload_size_exceeded"
 	errOptionNotAllowed     = "wamp.error.option_not_allowed"
 	errNoMatchingAuthMethod = "wamp.error.no_matching_auth_method"
+	errInvalidArgument      = "wamp.error.invalid_argument"
 	errNetworkFailure       = "wamp.error.network_failure"
 	closeGoodbyeAndOut      = "wamp.close.goodbye_and_out"
 	closeSystemShutdown     = "wamp.close.system_shutdown"

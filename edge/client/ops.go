@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 
 	"github.com/wampedge/wampedge/codec"
 )
@@ -28,6 +27,11 @@ func (c *Client) Publish(ctx context.Context, topic string, p Payload, opts Publ
 	req := c.request()
 	m := &codec.Publish{Request: req, Options: options, Topic: []byte(topic), Args: p.Args, Kwargs: p.Kwargs}
 	if !opts.Acknowledge {
+		select {
+		case <-c.done: // as for every other call, not the transport's error
+			return c.closedErr()
+		default:
+		}
 		return c.send(m)
 	}
 	_, err := c.await(ctx, req, m)
@@ -214,7 +218,7 @@ func (c *Client) onInvocation(m *codec.Invocation) {
 func runHandler(ctx context.Context, h Handler, inv *Invocation) (out Payload, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
+			err = fmt.Errorf("handler panicked: %v", r) // no stack: it goes to a remote caller
 		}
 	}()
 	return h(ctx, inv)
