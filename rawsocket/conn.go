@@ -120,15 +120,26 @@ func (c *Conn) ReadMsg() ([]byte, error) {
 	}
 }
 
-// Buffered reports whether a whole frame is already in the read buffer,
-// so that the next ReadMsg returns without waiting. A router routes all
-// it has read before it wakes the writers it queued messages for.
+// Buffered reports whether a whole message is already in the read
+// buffer (or a header that ReadMsg rejects), so that the next ReadMsg
+// returns without waiting. PINGs and PONGs before it do not count. A
+// router routes all it has read before it wakes the writers it queued
+// messages for.
 func (c *Conn) Buffered() bool {
-	if c.w-c.r < 4 {
-		return false
+	for r := c.r; c.w-r >= 4; {
+		typ, n, err := c.parseHeader(c.rbuf[r : r+4])
+		if err != nil {
+			return true
+		}
+		if c.w-r < 4+n {
+			return false
+		}
+		if typ == frameMessage {
+			return true
+		}
+		r += 4 + n
 	}
-	n := int(binary.BigEndian.Uint32(c.rbuf[c.r:]) & 0xffffff)
-	return c.w-c.r >= 4+n
+	return false
 }
 
 func (c *Conn) parseHeader(h []byte) (typ byte, n int, err error) {

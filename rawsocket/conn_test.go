@@ -2,6 +2,7 @@ package rawsocket
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -85,25 +86,24 @@ func TestSplitAtEveryOffset(t *testing.T) {
 	data := slices.Concat(frames(msgs[:3]...), frame(framePing, ping), frame(framePong, []byte("pong")), frames(msgs[3:]...))
 	wantOut := frame(framePong, ping)
 
-	check := func(t *testing.T, rw *streamRW) {
+	check := func(split string, rw *streamRW) {
 		t.Helper()
-		c := testConn(rw, 1<<16, 1<<16)
-		got, err := readAll(c, len(data)/4)
+		got, err := readAll(testConn(rw, 1<<16, 1<<16), len(data)/4)
 		if err != io.EOF || !equalMsgs(got, msgs) {
-			t.Fatalf("read %d messages, %v; want %d, EOF", len(got), err, len(msgs))
+			t.Fatalf("%s: read %d messages, %v; want %d, EOF", split, len(got), err, len(msgs))
 		}
 		if !bytes.Equal(rw.out.Bytes(), wantOut) {
-			t.Fatalf("wrote % x, want % x", rw.out.Bytes(), wantOut)
+			t.Fatalf("%s: wrote % x, want % x", split, rw.out.Bytes(), wantOut)
 		}
 	}
 	for i := 0; i <= len(data); i++ {
-		t.Run(fmt.Sprint(i), func(t *testing.T) { check(t, chunked(data, i)) })
+		check(fmt.Sprintf("split at %d", i), chunked(data, i))
 	}
 	every := make([]int, len(data)-1)
 	for i := range every {
 		every[i] = i + 1
 	}
-	t.Run("bytewise", func(t *testing.T) { check(t, chunked(data, every...)) })
+	check("byte by byte", chunked(data, every...))
 }
 
 func equalMsgs(a, b [][]byte) bool { return slices.EqualFunc(a, b, bytes.Equal) }
@@ -141,31 +141,55 @@ func TestPingPong(t *testing.T) {
 
 // Conn.Ping end to end: the peer's ReadMsg answers, and the PONG is
 // dropped by the pinging side's ReadMsg.
-func TestPingOverPipe(t *testing.T) {
-	a, b := net.Pipe()
-	client, server := handshake(t, a, b, codec.JSON, Config{}, Config{})
-	if want := []byte{0x01, 0, 0, 4}; !bytes.Equal(appendFrame(nil, framePing, []byte("beat"))[:4], want) {
-		t.Fatalf("PING header is not % x", want)
+func TestPingEndToEnd(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			a, b := tr.conns(t)
+			client, server := handshake(t, a, b, codec.JSON, Config{}, Config{})
+			// A pipe does not buffer: the client writes and reads at once.
+			go func() {
+				if client.Ping([]byte("beat")) == nil {
+					client.WriteMsg([]byte("after ping"))
+				}
+			}()
+			got := make(chan []byte, 1)
+			go func() {
+				m, _ := client.ReadMsg() // drops the PONG on its way
+				got <- bytes.Clone(m)
+			}()
+			if m, err := server.ReadMsg(); err != nil || string(m) != "after ping" {
+				t.Fatalf("server ReadMsg = %q, %v", m, err)
+			}
+			if err := server.WriteMsg([]byte("reply")); err != nil {
+				t.Fatal(err)
+			}
+			if m := <-got; string(m) != "reply" {
+				t.Errorf("client ReadMsg = %q, want \"reply\"", m)
+			}
+		})
 	}
-	got := make(chan []byte, 1)
-	go func() {
-		defer close(got)
-		if client.Ping([]byte("beat")) != nil || client.WriteMsg([]byte("after ping")) != nil {
-			return
+}
+
+// The octets each write method puts on the wire.
+func TestWriteFrames(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(*Conn) error
+		want  []byte
+	}{
+		{"WriteMsg", func(c *Conn) error { return c.WriteMsg([]byte("abc")) }, []byte{0, 0, 0, 3, 'a', 'b', 'c'}},
+		{"WriteMsg empty", func(c *Conn) error { return c.WriteMsg(nil) }, []byte{0, 0, 0, 0}},
+		{"WriteMsg 300", func(c *Conn) error { return c.WriteMsg(make([]byte, 300)) }, append([]byte{0, 0, 0x01, 0x2c}, make([]byte, 300)...)},
+		{"Ping", func(c *Conn) error { return c.Ping([]byte("beat")) }, []byte{0x01, 0, 0, 4, 'b', 'e', 'a', 't'}},
+		{"Ping empty", func(c *Conn) error { return c.Ping(nil) }, []byte{0x01, 0, 0, 0}},
+		{"WriteMsgs", func(c *Conn) error { return c.WriteMsgs([][]byte{[]byte("a"), nil, []byte("bc")}) },
+			[]byte{0, 0, 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 2, 'b', 'c'}},
+	}
+	for _, tc := range tests {
+		rw := &streamRW{}
+		if err := tc.write(testConn(rw, MinLength, 1<<16)); err != nil || !bytes.Equal(rw.out.Bytes(), tc.want) {
+			t.Errorf("%s: wrote % x, %v; want % x", tc.name, rw.out.Bytes(), err, tc.want)
 		}
-		m, err := client.ReadMsg() // drops the PONG on its way
-		if err == nil {
-			got <- bytes.Clone(m)
-		}
-	}()
-	if m, err := server.ReadMsg(); err != nil || string(m) != "after ping" {
-		t.Fatalf("server ReadMsg = %q, %v", m, err)
-	}
-	if err := server.WriteMsg([]byte("reply")); err != nil {
-		t.Fatal(err)
-	}
-	if m := <-got; string(m) != "reply" {
-		t.Errorf("client ReadMsg = %q, want \"reply\"", m)
 	}
 }
 
@@ -467,5 +491,67 @@ func TestRemoteAddr(t *testing.T) {
 	}
 	if got := testConn(&streamRW{}, MinLength, MinLength).RemoteAddr(); got != nil {
 		t.Errorf("RemoteAddr() without a network connection = %v, want nil", got)
+	}
+}
+
+// Buffered is true exactly when the next ReadMsg returns without reading:
+// a whole message is buffered, or a header ReadMsg rejects at once. PINGs
+// and PONGs alone do not count, nor does a 2^24 frame of which only the
+// header has arrived.
+func TestBuffered(t *testing.T) {
+	ping, pong := frame(framePing, []byte("p")), frame(framePong, []byte("p"))
+	tests := []struct {
+		name  string
+		rest  []byte // in the read buffer after the first message
+		want  bool
+		limit int // MaxRecv; 0: MaxLength
+	}{
+		{"nothing", nil, false, 0},
+		{"message", frames([]byte("m")), true, 0},
+		{"empty message", frames(nil), true, 0},
+		{"partial header", []byte{0, 0}, false, 0},
+		{"partial body", []byte{0, 0, 0, 5, 'a'}, false, 0},
+		{"2^24 header only", []byte{0x08, 0, 0, 0}, false, 0},
+		{"ping", ping, false, 0},
+		{"pong", pong, false, 0},
+		{"ping, pong, message", slices.Concat(ping, pong, frames(nil)), true, 0},
+		{"ping, partial message", slices.Concat(ping, []byte{0, 0, 0, 2, 'a'}), false, 0},
+		{"reserved bits", []byte{0x10, 0, 0, 0}, true, 0},
+		{"too large", []byte{0, 0x01, 0, 0}, true, 1 << 12},
+		{"2^24 too large", []byte{0x08, 0, 0, 0}, true, 1 << 12},
+		{"ping, too large", slices.Concat(ping, []byte{0, 0x01, 0, 0}), true, 1 << 12},
+	}
+	for _, tc := range tests {
+		rw := chunked(slices.Concat(frames([]byte("first")), tc.rest))
+		c := testConn(rw, cmp.Or(tc.limit, MaxLength), MaxLength)
+		if _, err := c.ReadMsg(); err != nil {
+			t.Fatal(err)
+		}
+		got := c.Buffered()
+		reads := rw.reads
+		c.ReadMsg() // the message or error buffered, or the stream's end
+		if read := rw.reads > reads; got != tc.want || got == read {
+			t.Errorf("%s: Buffered() = %v, want %v; the next ReadMsg read: %v", tc.name, got, tc.want, read)
+		}
+	}
+}
+
+// stuckReader returns err from every Read, with no bytes.
+type stuckReader struct{ err error }
+
+func (s stuckReader) Read([]byte) (int, error) { return 0, s.err }
+
+// A read error ends ReadMsg with that error; a reader that returns nothing
+// and no error ends it with io.ErrNoProgress rather than a spin.
+func TestReadErrors(t *testing.T) {
+	broken := errors.New("line broken")
+	for _, tc := range []struct{ in, want error }{
+		{broken, broken},
+		{nil, io.ErrNoProgress},
+	} {
+		c := testConn(readWriter{stuckReader{tc.in}, io.Discard}, MinLength, MinLength)
+		if _, err := c.ReadMsg(); !errors.Is(err, tc.want) {
+			t.Errorf("reader failing with %v: ReadMsg: %v, want %v", tc.in, err, tc.want)
+		}
 	}
 }

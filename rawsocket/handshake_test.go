@@ -104,7 +104,15 @@ func TestAccept(t *testing.T) {
 	}
 	onlyMsgPack := Config{MaxLength: 1 << 16, Serializers: []codec.Serializer{codec.MsgPack}}
 	onlyJSON := Config{MaxLength: 1 << 16, Serializers: []codec.Serializer{codec.JSON}}
+	atLeast4K := Config{MaxLength: 1 << 16, MinPeerLength: 1 << 12}
+	atLeast5000 := Config{MaxLength: 1 << 16, MinPeerLength: 5000}
+	unacceptable := []byte{Magic, 0x20, 0, 0}
 	tests = append(tests,
+		refused("MinPeerLength 4K/L=2", atLeast4K, []byte{Magic, 0x22, 0, 0}, ErrLengthUnacceptable, unacceptable),
+		ok("MinPeerLength 4K/L=3", atLeast4K, []byte{Magic, 0x32, 0, 0}, []byte{Magic, 0x72, 0, 0}, 1<<12, 1<<16),
+		refused("MinPeerLength 5000/L=3", atLeast5000, []byte{Magic, 0x31, 0, 0}, ErrLengthUnacceptable, unacceptable),
+		ok("MinPeerLength 5000/L=4", atLeast5000, []byte{Magic, 0x41, 0, 0}, []byte{Magic, 0x71, 0, 0}, 1<<13, 1<<16),
+		refused("MinPeerLength after serializer", atLeast4K, []byte{Magic, 0x03, 0, 0}, ErrSerializerUnsupported, unsupported),
 		refused("only msgpack/json", onlyMsgPack, []byte{Magic, 0xf1, 0, 0}, ErrSerializerUnsupported, unsupported),
 		ok("only msgpack/msgpack", onlyMsgPack, []byte{Magic, 0xf2, 0, 0}, []byte{Magic, 0x72, 0, 0}, MaxLength, 1<<16),
 		refused("only json/msgpack", onlyJSON, []byte{Magic, 0xf2, 0, 0}, ErrSerializerUnsupported, unsupported),
@@ -207,6 +215,24 @@ func TestHandshakeClearsDeadline(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// failingWriter refuses every write.
+type failingWriter struct{ err error }
+
+func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
+
+// A handshake whose reply or request cannot be written fails with the
+// write's error.
+func TestHandshakeWriteError(t *testing.T) {
+	broken := errors.New("line broken")
+	rw := func(in []byte) io.ReadWriter { return readWriter{chunked(in), failingWriter{broken}} }
+	if _, err := Accept(rw([]byte{Magic, 0xf2, 0, 0}), Config{}); !errors.Is(err, broken) {
+		t.Errorf("Accept: %v, want %v", err, broken)
+	}
+	if _, err := Connect(rw([]byte{Magic, 0xf2, 0, 0}), codec.MsgPack, Config{}); !errors.Is(err, broken) {
+		t.Errorf("Connect: %v, want %v", err, broken)
 	}
 }
 
@@ -363,8 +389,10 @@ func (s *syncBuffer) String() string {
 func TestListenerMaxConns(t *testing.T) {
 	var log syncBuffer
 	release := make(chan struct{})
+	free := sync.OnceFunc(func() { close(release) })
 	l, url := serve(t, "tcp://127.0.0.1:0", ListenConfig{MaxConns: 1, Logger: slog.New(slog.NewTextHandler(&log, nil))},
 		func(c *Conn) { <-release })
+	t.Cleanup(free) // runs before serve's cleanup: no handler is left waiting
 
 	first, err := Dial(context.Background(), url, codec.MsgPack, DialConfig{})
 	if err != nil {
@@ -379,11 +407,14 @@ func TestListenerMaxConns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer nc.Close()
 	nc.Write([]byte{Magic, 0xf2, 0, 0})
-	reply, _ := io.ReadAll(nc)
-	nc.Close()
-	if want := []byte{Magic, 0x40, 0, 0}; !bytes.Equal(reply, want) {
-		t.Errorf("over MaxConns: reply % x, want % x", reply, want)
+	reply := make([]byte, 4)
+	if _, err := io.ReadFull(nc, reply); err != nil || !bytes.Equal(reply, []byte{Magic, 0x40, 0, 0}) {
+		t.Fatalf("over MaxConns: reply % x, %v; want 7f 40 00 00", reply, err)
+	}
+	if rest, _ := io.ReadAll(nc); len(rest) != 0 { // EOF, or a reset: the request was never read
+		t.Errorf("over MaxConns: % x after the refusal, want the connection closed", rest)
 	}
 	if _, err := Dial(context.Background(), url, codec.MsgPack, DialConfig{}); !errors.Is(err, ErrMaxConnections) {
 		t.Errorf("Dial over MaxConns: %v, want %v", err, ErrMaxConnections)
@@ -392,7 +423,7 @@ func TestListenerMaxConns(t *testing.T) {
 		t.Errorf("refusal not logged: %q", log.String())
 	}
 
-	close(release) // the first session ends and frees its slot
+	free() // the first session ends and frees its slot
 	if _, err := first.ReadMsg(); err == nil {
 		t.Fatal("first connection still open after its handler returned")
 	}

@@ -32,20 +32,23 @@ func frames(msgs ...[]byte) []byte {
 	return b
 }
 
-// pattern returns n bytes that differ from one offset to the next, seeded
-// so that two messages of the same length differ too.
+// pattern returns n bytes that differ from one offset to the next (with a
+// period of 256), seeded so that two messages of the same length differ.
 func pattern(n int, seed byte) []byte {
 	b := make([]byte, n)
-	for i := range b {
+	for i := range min(n, 256) {
 		b[i] = byte(i*7) + seed
+	}
+	for i := 256; i < n; i *= 2 {
+		copy(b[i:], b[:i])
 	}
 	return b
 }
 
-// streamRW is the tests' only stand-in for a connection. Reads deliver
-// its input chunk by chunk — a Read returns as much of the current chunk
-// as fits and never crosses into the next — then io.EOF; what is written
-// is kept in out. reads and writes count the calls.
+// streamRW stands in for a connection where timing does not matter.
+// Reads deliver its input chunk by chunk — a Read returns as much of the
+// current chunk as fits and never crosses into the next — then io.EOF;
+// what is written is kept in out. reads and writes count the calls.
 type streamRW struct {
 	chunks        [][]byte
 	reads, writes int
@@ -79,6 +82,12 @@ func (s *streamRW) Read(p []byte) (int, error) {
 func (s *streamRW) Write(p []byte) (int, error) {
 	s.writes++
 	return s.out.Write(p)
+}
+
+// readWriter joins a reader and a writer into what a Conn runs over.
+type readWriter struct {
+	io.Reader
+	io.Writer
 }
 
 // countingConn counts the Read and Write calls that reach a net.Conn.
