@@ -104,7 +104,9 @@ func (c *Conn) ReadMsg() ([]byte, error) {
 				case frameMessage:
 					return frame, nil
 				case framePing:
-					if err := c.write(framePong, frame); err != nil {
+					// A PING the peer could not take back as a PONG goes
+					// unanswered rather than ending the connection.
+					if err := c.write(framePong, frame); err != nil && err != ErrMsgTooLarge {
 						return nil, err
 					}
 				}
@@ -161,23 +163,27 @@ func (c *Conn) parseHeader(h []byte) (typ byte, n int, err error) {
 	return typ, n, nil
 }
 
-// reserve makes room for a frame of need bytes (header included) at the
-// start of the unparsed data, moving that data to the front of the buffer
-// or growing it.
+// reserve makes room to read the rest of a frame of need bytes (header
+// included) that starts at the unparsed data: it moves that data to the
+// front of the buffer, or grows the buffer, doubling it only when it is
+// full. The buffer follows the bytes that arrive, not the length a header
+// announces: a peer that sends a header for 16 MiB and stops costs 4 KiB.
 func (c *Conn) reserve(need int) {
 	if c.r+need <= cap(c.rbuf) && c.w < cap(c.rbuf) {
 		return
 	}
-	if need <= cap(c.rbuf) {
+	if c.r > 0 {
 		c.w = copy(c.rbuf[:cap(c.rbuf)], c.rbuf[c.r:c.w])
 		c.r = 0
+	}
+	if c.w < cap(c.rbuf) {
 		return
 	}
-	size := max(startBuffer, cap(c.rbuf))
-	for size < need {
-		size *= 2
+	size := min(max(startBuffer, 2*cap(c.rbuf)), 4+c.recvMax)
+	if size >= need/2 && size < need { // the last doubling: just what the frame needs
+		size = need
 	}
-	buf := make([]byte, min(size, 4+c.recvMax))
+	buf := make([]byte, size)
 	c.w = copy(buf, c.rbuf[c.r:c.w])
 	c.r, c.rbuf = 0, buf
 }

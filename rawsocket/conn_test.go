@@ -361,6 +361,20 @@ func TestBuffersShrink(t *testing.T) {
 	}
 }
 
+// TestBufferFollowsArrivals checks that the read buffer grows with the
+// bytes that arrive, not with the length a header announces: a peer that
+// announces 16 MiB and sends a few bytes costs the start buffer.
+func TestBufferFollowsArrivals(t *testing.T) {
+	stalled := frame(0, make([]byte, MaxLength))[:4+100]
+	c := testConn(chunked(stalled, 4), MaxLength, MaxLength)
+	if _, err := c.ReadMsg(); err == nil {
+		t.Fatal("read a frame that never arrived")
+	}
+	if cap(c.rbuf) > startBuffer {
+		t.Errorf("read buffer of %d bytes for 104 bytes received", cap(c.rbuf))
+	}
+}
+
 // enteredConn reports on entered when a Read or Write reaches it.
 type enteredConn struct {
 	net.Conn

@@ -187,6 +187,9 @@ func Reject(w io.Writer, e *HandshakeError) error {
 // serializer s, and returns the framed connection, or the router's
 // refusal as a *HandshakeError.
 func Connect(rw io.ReadWriter, s codec.Serializer, cfg Config) (*Conn, error) {
+	if s == 0 || s > 15 {
+		return nil, fmt.Errorf("rawsocket: serializer %d cannot be asked for", s)
+	}
 	defer withDeadline(rw, cfg.timeout())()
 	l := exponent(cfg.MaxLength)
 	if _, err := rw.Write([]byte{Magic, l<<4 | byte(s), 0, 0}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -181,8 +182,13 @@ func (l *Listener) serveConn(nc net.Conn, handle func(*Conn)) {
 	if n := l.active.Add(1); l.cfg.MaxConns > 0 && n > int64(l.cfg.MaxConns) {
 		l.active.Add(-1)
 		l.logRefusal(nc, ErrMaxConnections)
+		// Take the client's handshake first: closing with it unread would
+		// reset the connection, and the refusal could be lost.
 		nc.SetDeadline(time.Now().Add(l.cfg.timeout()))
-		Reject(nc, ErrMaxConnections)
+		var hs [4]byte
+		if _, err := io.ReadFull(nc, hs[:]); err == nil && hs[0] == Magic {
+			Reject(nc, ErrMaxConnections)
+		}
 		return
 	}
 	defer l.active.Add(-1)
