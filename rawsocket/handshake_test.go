@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wampedge/wampedge/codec"
+	"github.com/wampedge/wampedge/internal/testutil"
 )
 
 // acceptOverPipe runs Accept on one end of a pipe while the other end
@@ -366,28 +367,10 @@ func TestHandshakeLimits(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer a listener's goroutines can log into.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A listener at MaxConns answers the next client with 7F 40 00 00 and
 // serves again once a connection is done.
 func TestListenerMaxConns(t *testing.T) {
-	var log syncBuffer
+	var log testutil.SyncBuffer
 	release := make(chan struct{})
 	free := sync.OnceFunc(func() { close(release) })
 	l, url := serve(t, "tcp://127.0.0.1:0", ListenConfig{MaxConns: 1, Logger: slog.New(slog.NewTextHandler(&log, nil))},

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wampedge/wampedge/codec"
+	"github.com/wampedge/wampedge/internal/testutil"
 )
 
 func TestParseURL(t *testing.T) {
@@ -348,7 +349,7 @@ func TestSilentClientDropped(t *testing.T) {
 // Refused handshakes are logged with the peer's address, on Unix sockets
 // (whose peers have no name) too.
 func TestListenerLogsRefusal(t *testing.T) {
-	var log syncBuffer
+	var log testutil.SyncBuffer
 	_, url := serve(t, "unix://"+sockPath(t), ListenConfig{Logger: slog.New(slog.NewTextHandler(&log, nil))}, echo)
 	ep, _ := ParseURL(url)
 	for _, req := range [][]byte{[]byte("GET "), {Magic, 0xf7, 0, 0}} {

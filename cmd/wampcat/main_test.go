@@ -12,13 +12,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wampedge/wampedge/codec"
+	"github.com/wampedge/wampedge/internal/testutil"
 	"github.com/wampedge/wampedge/rawsocket"
 )
 
@@ -46,7 +46,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	if err := build(dir, "../wampedge", "."); err != nil {
+	if err := testutil.GoBuild(dir, "", "../wampedge", "."); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -58,20 +58,6 @@ func testMain(m *testing.M) int {
 	}
 	defer func() { router.Process.Kill(); router.Wait() }()
 	return m.Run()
-}
-
-// build builds packages into dir with the go tool on PATH (go test puts
-// its own GOROOT/bin first).
-func build(dir string, pkgs ...string) error {
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		return fmt.Errorf("building the commands: %w", err)
-	}
-	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)
-	if out, err := exec.Command(gotool, args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return nil
 }
 
 // startRouter starts wampedge on a free loopback port and a Unix socket
@@ -158,25 +144,8 @@ func (r result) check(t *testing.T, code int, stdout string, stderr ...string) {
 type background struct {
 	cmd    *exec.Cmd
 	lines  chan string // stdout, closed at EOF
-	stderr syncBuffer
+	stderr testutil.SyncBuffer
 	exited chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func start(t *testing.T, args ...string) *background {

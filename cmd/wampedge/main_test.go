@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,13 +11,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wampedge/wampedge/codec"
 	"github.com/wampedge/wampedge/edge/client"
+	"github.com/wampedge/wampedge/internal/testutil"
 	"github.com/wampedge/wampedge/rawsocket"
 )
 
@@ -45,7 +44,8 @@ func TestMain(m *testing.M) {
 	}
 	wampedgeBin = filepath.Join(dir, "wampedge")
 	code := 1
-	if err := buildWampedge(wampedgeBin); err != nil {
+	ldflags := fmt.Sprintf("-X main.version=%s -X main.commit=%s", testVersion, testCommit)
+	if err := testutil.GoBuild(dir, ldflags, "."); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	} else {
 		code = m.Run()
@@ -54,43 +54,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildWampedge builds this package with the go tool on PATH (go test
-// puts its own GOROOT/bin first).
-func buildWampedge(out string) error {
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		return fmt.Errorf("building wampedge: %w", err)
-	}
-	ldflags := fmt.Sprintf("-X main.version=%s -X main.commit=%s", testVersion, testCommit)
-	if b, err := exec.Command(gotool, "build", "-o", out, "-ldflags", ldflags, ".").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return nil
-}
-
-// syncBuffer is a bytes.Buffer a process may write while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // daemon is a wampedge process; the test's cleanup kills it.
 type daemon struct {
 	cmd            *exec.Cmd
 	started        time.Time
-	stdout, stderr syncBuffer
+	stdout, stderr testutil.SyncBuffer
 	exited         chan struct{}
 }
 
