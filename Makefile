@@ -5,31 +5,51 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 GOFILES   = $(shell git ls-files '*.go' | grep -v '_gen.go$$')
 
-.PHONY: all build test deps vet check-generate unit bench fuzz generate clean
+.PHONY: all build test deps vet check-generate unit interop interop-deps bench fuzz generate clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
-# test: static checks, generated code up to date, every test with -race.
-test: deps vet check-generate unit
+# test: static checks, generated code up to date, every test with -race,
+# then the interoperability matrix against real WAMP peers.
+test: deps vet check-generate unit interop
 
 deps:
 	$(GO) mod download
 
 vet:
 	$(GO) vet ./...
+	cd test && $(GO) vet ./...
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
 	$(GO) test -race -count=1 ./...
 
+# interop: every peer × transport × serializer × scenario (test/interop),
+# installing the peers first; prints the matrix, pass or fail.
+interop: interop-deps
+	@cd test && INTEROP_MATRIX=$(CURDIR)/test/interop/matrix.txt $(GO) test -count=1 -timeout 20m ./... ; \
+	  status=$$?; cat $(CURDIR)/test/interop/matrix.txt 2>/dev/null; exit $$status
+
+interop-deps:
+	./test/interop/install.sh
+
 generate:
 	$(GO) generate ./codec/...
 
 # The committed msgp output must be what the pinned tool generates now.
-check-generate:
+check-# interop: every peer × transport × serializer × scenario (test/interop),
+# installing the peers first; prints the matrix, pass or fail.
+interop: interop-deps
+	@cd test && INTEROP_MATRIX=$(CURDIR)/test/interop/matrix.txt $(GO) test -count=1 -timeout 20m ./... ; \
+	  status=$$?; cat $(CURDIR)/test/interop/matrix.txt 2>/dev/null; exit $$status
+
+interop-deps:
+	./test/interop/install.sh
+
+generate:
 	@tmp=$$(mktemp -d) && cp codec/options.go codec/flag.go $$tmp/ && \
 	  (cd $$tmp && printf 'module x\n' >go.mod) && \
 	  $(GO) tool msgp -file $$tmp/options.go -o $$tmp/options_gen.go -io=false -tests=false >/dev/null && \

@@ -590,3 +590,29 @@ func TestTypeOf(t *testing.T) {
 		checkError(t, err, tc.want)
 	}
 }
+
+// TestNilPayloadIsAbsent checks that nil in the Arguments or ArgumentsKw
+// position reads as absent, as some clients send it, and that the
+// message re-encodes by the empty-payload rules.
+func TestNilPayloadIsAbsent(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{`[16,1,{},"t",null,{"k":1}]`, `[16,1,{},"t",[],{"k":1}]`},
+		{`[16,1,{},"t",["a"],null]`, `[16,1,{},"t",["a"]]`},
+		{`[48,1,{},"p",null]`, `[48,1,{},"p"]`},
+	} {
+		var p codec.Message
+		msg, err := codec.FromJSON(nil, []byte(tc.in))
+		if err == nil {
+			p, err = codec.Decode(msg)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		out, err := codec.ToJSON(nil, p.Append(nil))
+		if err != nil || string(out) != tc.want {
+			t.Errorf("%s re-encodes as %s (%v), want %s", tc.in, out, err, tc.want)
+		}
+	}
+}

@@ -149,14 +149,26 @@ func (e *elements) dict(name string) []byte { return e.object(name, "dict", isMa
 
 // payload reads the optional trailing Arguments and ArgumentsKw. Arguments
 // is a list, or, for payload passthru, a single bin or str (WAMP.md §8.5).
+// A nil in either place is read as absent: some clients (nexus) send
+// [16, 1, {}, "topic", nil, {"k": 1}] for keyword arguments alone.
 func (e *elements) payload() (args, kwargs []byte) {
-	if e.more() {
+	if e.more() && !e.nilElement() {
 		args = e.object("Arguments", "list", isPayload)
 	}
-	if e.more() {
+	if e.more() && !e.nilElement() {
 		kwargs = e.dict("ArgumentsKw")
 	}
 	return args, kwargs
+}
+
+// nilElement skips a nil element and reports whether there was one.
+func (e *elements) nilElement() bool {
+	if len(e.b) == 0 || e.b[0] != 0xc0 {
+		return false
+	}
+	e.b = e.b[1:]
+	e.i++
+	return true
 }
 
 func isPayload(b []byte) bool { return isArray(b) || isBin(b) || isStr(b) }

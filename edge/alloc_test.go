@@ -134,3 +134,17 @@ func TestRoutingDoesNotAllocate(t *testing.T) {
 		}
 	})
 }
+
+// TestQueueTakesOneLargeMessage checks that a message larger than the
+// queue's limit is queued when the queue is empty, and refused behind
+// others.
+func TestQueueTakesOneLargeMessage(t *testing.T) {
+	q := newOutQueue(100)
+	big := make([]byte, 500)
+	if got := q.push(big); got != queued {
+		t.Fatalf("a large message into an empty queue: %v, want queued", got)
+	}
+	if got := q.push([]byte("small")); got != full {
+		t.Fatalf("a message behind a large one: %v, want full", got)
+	}
+}

@@ -25,7 +25,7 @@ type pushResult int
 
 const (
 	queued pushResult = iota
-	full              // msg would take the queue past its limit
+	full              // msg would take a non-empty queue past its limit
 	closed            // the session is ending
 )
 
@@ -36,7 +36,9 @@ func (q *outQueue) push(msg []byte) pushResult {
 	if q.closed {
 		return closed
 	}
-	if len(q.buf)+len(msg) > q.limit {
+	// An empty queue takes any one message, so that a message larger
+	// than the limit (but within the transport's) still goes out.
+	if len(q.buf) > 0 && len(q.buf)+len(msg) > q.limit {
 		return full
 	}
 	q.buf = append(q.buf, msg...)

@@ -1,0 +1,76 @@
+package interop
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// peerKind is one WAMP client library and how to start a session of it.
+type peerKind struct {
+	name        string
+	serializers []string // what its RawSocket transport speaks
+	inProcess   bool     // a Go library: killed by dropping its connection
+	start       func(url, ser string) (Peer, error)
+	// lacks names features the library does not offer, with the reason.
+	lacks map[string]string
+	// maxLen is the largest message the library accepts (0: peerMaxLen).
+	maxLen int
+}
+
+// peerKinds returns every peer, the external ones started from binDir
+// (the compiled C++ peer) and peers/.
+func peerKinds(binDir string) []peerKind {
+	proc := func(argv ...string) func(url, ser string) (Peer, error) {
+		return func(url, ser string) (Peer, error) { return startProc(argv, url, ser) }
+	}
+	return []peerKind{
+		{name: "autobahn-js", serializers: []string{"json"}, start: proc("node", filepath.Join("peers", "js", "peer.js"))},
+		{name: "autobahn-python", serializers: []string{"json", "msgpack"}, start: proc("/usr/bin/python3", filepath.Join("peers", "python", "peer.py"))},
+		{name: "autobahn-cpp", serializers: []string{"msgpack"}, start: proc(filepath.Join(binDir, "cpp-peer")),
+			lacks: map[string]string{"acknowledge": "Autobahn|C++ cannot ask for acknowledge (its publish options know exclude_me only)"}},
+		{name: "nexus-client", serializers: []string{"json", "msgpack"}, inProcess: true, start: startNexusPeer,
+			lacks: map[string]string{"json_binary": "the nexus client's JSON serializer gives binary to the application as base64 text, without the \\u0000 marker"}},
+		{name: "xconn-go", serializers: []string{"json", "msgpack"}, inProcess: true, start: startXconnPeer, maxLen: 1 << 20,
+			lacks: map[string]string{
+				"subscription_ids": "xconn-go does not expose subscription IDs",
+				"json_binary":      "xconn-go's JSON serializer writes binary as plain base64 text, without the \\u0000 marker",
+			}},
+		{name: "wampedge-client", serializers: []string{"json", "msgpack"}, inProcess: true, start: startEdgePeer},
+	}
+}
+
+// buildCppPeer compiles the C++ peer with the command line its source
+// names on a line starting with "// build: ".
+func buildCppPeer(binDir string) error {
+	src := filepath.Join("peers", "cpp", "peer.cpp")
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "// build: ")
+		if !ok {
+			continue
+		}
+		args := strings.Fields(line)
+		for i, a := range args { // the source and output as named here
+			switch {
+			case strings.HasSuffix(a, "peer.cpp"):
+				args[i] = src
+			case i > 0 && args[i-1] == "-o":
+				args[i] = filepath.Join(binDir, "cpp-peer")
+			}
+		}
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("compiling the C++ peer (%s): %v\n%s", line, err, out)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s names no build command", src)
+}
