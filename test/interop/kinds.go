@@ -37,6 +37,7 @@ func peerKinds(binDir string) []peerKind {
 		{name: "xconn-go", serializers: []string{"json", "msgpack"}, inProcess: true, start: startXconnPeer, maxLen: 1 << 20,
 			lacks: map[string]string{
 				"subscription_ids": "xconn-go does not expose subscription IDs",
+				"event_order":      "xconn-go runs each event handler in a goroutine of its own, so events reach the application in any order",
 				"json_binary":      "xconn-go's JSON serializer writes binary as plain base64 text, without the \\u0000 marker",
 			}},
 		{name: "wampedge-client", serializers: []string{"json", "msgpack"}, inProcess: true, start: startEdgePeer},
