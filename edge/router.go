@@ -133,7 +133,7 @@ type Router struct {
 	realms    map[string]*realm
 	sessions  map[*session]struct{} // every live session, joined or not
 	ids       map[uint64]struct{}   // session IDs in use
-	listeners []*rawsocket.Listener
+	listeners []Listener
 	closing   bool
 	wg        sync.WaitGroup // listeners' Serve loops
 	live      sync.WaitGroup // sessions
@@ -160,8 +160,17 @@ func New(cfg *Config) *Router {
 	return r
 }
 
-// Listen opens a RawSocket listener for a transport URL and serves its
-// connections until Close.
+// Listener is a source of RawSocket connections: a TCP or Unix
+// listener (*rawsocket.Listener) or a serial line (*serial.Listener).
+type Listener interface {
+	// Serve calls handle for each connection, and returns after Close.
+	Serve(handle func(*rawsocket.Conn)) error
+	Close() error
+	String() string
+}
+
+// Listen opens a RawSocket listener for a transport URL (tcp://, tls://,
+// unix://) and serves its connections until Close.
 func (r *Router) Listen(url string, lc rawsocket.ListenConfig) (*rawsocket.Listener, error) {
 	if lc.Logger == nil {
 		lc.Logger = r.log
@@ -170,11 +179,19 @@ func (r *Router) Listen(url string, lc rawsocket.ListenConfig) (*rawsocket.Liste
 	if err != nil {
 		return nil, err
 	}
+	if err := r.ServeListener(l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// ServeListener serves the connections of l until Close, which closes it.
+func (r *Router) ServeListener(l Listener) error {
 	r.mu.Lock()
 	if r.closing {
 		r.mu.Unlock()
 		l.Close()
-		return nil, errors.New("edge: router is closed")
+		return errors.New("edge: router is closed")
 	}
 	r.listeners = append(r.listeners, l)
 	r.wg.Add(1)
@@ -182,11 +199,11 @@ func (r *Router) Listen(url string, lc rawsocket.ListenConfig) (*rawsocket.Liste
 	go func() {
 		defer r.wg.Done()
 		if err := l.Serve(func(c *rawsocket.Conn) { r.Serve(c) }); err != nil {
-			r.log.Error("listener stopped", "listener", l.Endpoint().String(), "err", err)
+			r.log.Error("listener stopped", "listener", l.String(), "err", err)
 		}
 	}()
-	r.log.Info("listening", "url", l.Endpoint().String())
-	return l, nil
+	r.log.Info("listening", "url", l.String())
+	return nil
 }
 
 // Serve runs one session over t until it ends, and closes t.

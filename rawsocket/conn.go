@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wampedge/wampedge/codec"
 )
@@ -28,6 +30,9 @@ var (
 	// ErrMsgTooLarge: a message to send is over the peer's limit. Nothing
 	// was sent; the connection stays usable.
 	ErrMsgTooLarge = errors.New("rawsocket: message larger than the peer accepts")
+	// ErrFrameTimeout: the peer went silent in the middle of a frame for
+	// longer than Config.FrameTimeout.
+	ErrFrameTimeout = errors.New("rawsocket: peer silent in the middle of a frame")
 	// ErrClosed: the connection was closed by this side.
 	ErrClosed = errors.New("rawsocket: connection closed")
 )
@@ -55,6 +60,9 @@ type Conn struct {
 
 	rbuf []byte // read buffer; rbuf[r:w] is read but not yet parsed
 	r, w int
+
+	frameTimeout time.Duration
+	deadlineSet  bool // a read deadline is armed for a partial frame
 
 	wmu    sync.Mutex
 	wbuf   []byte // frames being written, header and body together (under wmu)
@@ -191,17 +199,48 @@ func (c *Conn) reserve(need int) {
 // fill reads as much as the buffer holds: a burst of small frames comes
 // in with one read, and all of it is parsed before the next.
 func (c *Conn) fill() error {
+	c.armFrameTimeout()
 	c.rbuf = c.rbuf[:cap(c.rbuf)]
 	n, err := c.rw.Read(c.rbuf[c.w:])
 	c.w += n
 	if n > 0 {
 		return nil
 	}
+	if c.deadlineSet && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w (%d bytes of a frame, then %v of silence)", ErrFrameTimeout, c.w-c.r, c.frameTimeout)
+	}
 	if err == nil {
 		err = io.ErrNoProgress
 	}
 	return err
 }
+
+// armFrameTimeout sets a read deadline while part of a frame is
+// buffered, and clears it when none is: only a peer that stops in the
+// middle of a frame times out. Deadlines change only on those edges.
+func (c *Conn) armFrameTimeout() {
+	if c.frameTimeout <= 0 {
+		return
+	}
+	dl, ok := c.rw.(interface{ SetReadDeadline(time.Time) error })
+	if !ok {
+		return
+	}
+	partial := c.w > c.r
+	switch {
+	case partial:
+		dl.SetReadDeadline(time.Now().Add(c.frameTimeout))
+		c.deadlineSet = true
+	case c.deadlineSet:
+		dl.SetReadDeadline(time.Time{})
+		c.deadlineSet = false
+	}
+}
+
+// Unread returns the bytes read from the peer but not handed out by
+// ReadMsg: after a framing error, where a serial line looks for the next
+// handshake. Valid until the next ReadMsg.
+func (c *Conn) Unread() []byte { return c.rbuf[c.r:c.w] }
 
 // WriteMsg sends one message, header and body in one write.
 func (c *Conn) WriteMsg(msg []byte) error { return c.write(frameMessage, msg) }

@@ -77,6 +77,11 @@ type Config struct {
 	Serializers []codec.Serializer
 	// Timeout bounds the handshake on a connection that has deadlines.
 	Timeout time.Duration
+	// FrameTimeout, if set, ends a connection whose peer stops sending in
+	// the middle of a frame for this long (ReadMsg returns
+	// ErrFrameTimeout); silence between frames is fine. It needs a
+	// connection with read deadlines (net.Conn, a serial line).
+	FrameTimeout time.Duration
 	// MinPeerLength, if set, refuses a peer that announces a smaller
 	// limit than this with "maximum message length unacceptable": for a
 	// router whose traffic would not fit, rather than failing message by
@@ -151,7 +156,9 @@ func Accept(rw io.ReadWriter, cfg Config) (*Conn, error) {
 	if _, err := rw.Write([]byte{Magic, l<<4 | byte(s), 0, 0}); err != nil {
 		return nil, fmt.Errorf("rawsocket: writing handshake: %w", err)
 	}
-	return newConn(rw, s, lengthOf(l), peerMax), nil
+	c := newConn(rw, s, lengthOf(l), peerMax)
+	c.frameTimeout = cfg.FrameTimeout
+	return c, nil
 }
 
 // parseRequest checks a client's handshake octets.

@@ -136,6 +136,9 @@ func removeStaleSocket(path string) error {
 	return os.Remove(path)
 }
 
+// String is the listener's URL, for logs.
+func (l *Listener) String() string { return l.ep.String() }
+
 // Endpoint is where the listener listens (with the bound port for TCP).
 func (l *Listener) Endpoint() Endpoint { return l.ep }
 

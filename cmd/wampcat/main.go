@@ -57,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var o options
 	fs := flag.NewFlagSet("wampcat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.url, "url", "tcp://127.0.0.1:8080", "router `URL`: tcp://HOST:PORT, tls://HOST:PORT or unix:///PATH")
+	fs.StringVar(&o.url, "url", "tcp://127.0.0.1:8080", "router `URL`: tcp://HOST:PORT, tls://HOST:PORT, unix:///PATH or serial:///DEVICE?baud=115200")
 	fs.StringVar(&o.realm, "realm", "realm1", "realm to join")
 	fs.StringVar(&o.ser, "ser", "msgpack", "serializer: msgpack or json")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "time limit for connecting and for each request")

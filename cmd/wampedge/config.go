@@ -13,6 +13,7 @@ import (
 
 	"github.com/wampedge/wampedge/edge"
 	"github.com/wampedge/wampedge/rawsocket"
+	"github.com/wampedge/wampedge/serial"
 )
 
 // DefaultSocket is the Unix socket the embedded default listens on.
@@ -41,6 +42,41 @@ type listenerConfig struct {
 	MaxLength  int    `json:"max_length"`  // bytes; rounded up to a power of two
 	SocketMode string `json:"socket_mode"` // octal, e.g. "0660"
 	MaxConns   int    `json:"max_conns"`
+	// Serial lines (serial:///dev/ttyUSB0): these override the URL's
+	// parameters of the same names.
+	Baud     int    `json:"baud"`
+	DataBits int    `json:"data_bits"`
+	Parity   string `json:"parity"`
+	StopBits string `json:"stop_bits"`
+	Framing  string `json:"framing"`
+}
+
+// isSerial reports whether a listener is a serial line.
+func (l listenerConfig) isSerial() bool { return strings.HasPrefix(l.URL, "serial:") }
+
+// serial is a serial listener's line settings: the URL's, overridden by
+// the fields.
+func (l listenerConfig) serial() (serial.Config, error) {
+	c, err := serial.ParseURL(l.URL)
+	if err != nil {
+		return c, err
+	}
+	if l.Baud != 0 {
+		c.Baud = l.Baud
+	}
+	if l.DataBits != 0 {
+		c.DataBits = l.DataBits
+	}
+	if l.Parity != "" {
+		c.Parity = l.Parity
+	}
+	if l.StopBits != "" {
+		c.StopBits = l.StopBits
+	}
+	if l.Framing != "" {
+		c.Framing = serial.Framing(l.Framing)
+	}
+	return c, c.Check()
 }
 
 type limitsConfig struct {
@@ -117,6 +153,12 @@ func (fc *fileConfig) check() error {
 		}
 	}
 	for i, l := range fc.Listeners {
+		if l.isSerial() {
+			if _, err := l.serial(); err != nil {
+				return fmt.Errorf("listeners[%d]: %v", i, err)
+			}
+			continue
+		}
 		ep, err := rawsocket.ParseURL(l.URL)
 		if err != nil {
 			return fmt.Errorf("listeners[%d].url: %v", i, err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wampedge/wampedge/edge"
+	"github.com/wampedge/wampedge/serial"
 )
 
 // Set by the linker (see the Makefile).
@@ -37,7 +38,7 @@ func main() {
 func run(args []string) int {
 	fs := flag.NewFlagSet("wampedge", flag.ContinueOnError)
 	var listens, realms listFlag
-	fs.Var(&listens, "listen", "listen on `URL`: tcp://HOST:PORT or unix:///PATH (repeatable; replaces the default listeners)")
+	fs.Var(&listens, "listen", "listen on `URL`: tcp://HOST:PORT, unix:///PATH or serial:///DEVICE?baud=115200 (repeatable; replaces the default listeners)")
 	fs.Var(&realms, "realm", "serve realm `NAME` (repeatable; replaces the config's realms)")
 	configPath := fs.String("config", "", "read the JSON config `FILE`")
 	check := fs.Bool("check", false, "check the config file and exit")
@@ -116,7 +117,7 @@ func run(args []string) int {
 	rc.Agent = "wampedge-" + version
 	r := edge.New(&rc)
 	for _, l := range fc.Listeners {
-		if _, err := r.Listen(l.URL, fc.listenConfig(l)); err != nil {
+		if err := listen(r, fc, l, log); err != nil {
 			log.Error("cannot listen", "url", l.URL, "err", err)
 			r.Close(context.Background())
 			return 1
@@ -132,6 +133,24 @@ func run(args []string) int {
 		log.Warn("shutdown incomplete", "err", err)
 	}
 	return 0
+}
+
+// listen starts one listener: a serial line, or TCP, TLS or Unix.
+func listen(r *edge.Router, fc *fileConfig, l listenerConfig, log *slog.Logger) error {
+	lc := fc.listenConfig(l)
+	if !l.isSerial() {
+		_, err := r.Listen(l.URL, lc)
+		return err
+	}
+	sc, err := l.serial()
+	if err != nil {
+		return err
+	}
+	sl, err := serial.NewListener(sc, serial.ListenConfig{Config: lc.Config, Logger: log})
+	if err != nil {
+		return err
+	}
+	return r.ServeListener(sl)
 }
 
 func realmNames(c edge.Config) string {

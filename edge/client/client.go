@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/wampedge/wampedge/codec"
 	"github.com/wampedge/wampedge/rawsocket"
+	"github.com/wampedge/wampedge/serial"
 )
 
 // Transport is the message connection a client runs over;
@@ -78,16 +80,27 @@ type waiter struct {
 	install func(codec.Message)
 }
 
-// Dial connects to a router at a transport URL (tcp://, tls://, unix://)
-// and joins a realm. ctx bounds connecting and joining.
+// Dial connects to a router at a transport URL (tcp://, tls://, unix://,
+// or serial:///DEVICE?baud=115200 for a router behind a serial line) and
+// joins a realm. ctx bounds connecting and joining.
 func Dial(ctx context.Context, url string, cfg Config) (*Client, error) {
 	if cfg.Serializer == 0 {
 		cfg.Serializer = codec.MsgPack
 	}
-	conn, err := rawsocket.Dial(ctx, url, cfg.Serializer, rawsocket.DialConfig{
-		Config: rawsocket.Config{MaxLength: cfg.MaxLength},
-		TLS:    cfg.TLS,
-	})
+	var conn *rawsocket.Conn
+	var err error
+	if strings.HasPrefix(url, "serial:") {
+		rc := rawsocket.Config{MaxLength: cfg.MaxLength}
+		if dl, ok := ctx.Deadline(); ok { // the handshake's time limit
+			rc.Timeout = max(time.Until(dl), time.Millisecond)
+		}
+		conn, err = serial.Dial(url, cfg.Serializer, rc)
+	} else {
+		conn, err = rawsocket.Dial(ctx, url, cfg.Serializer, rawsocket.DialConfig{
+			Config: rawsocket.Config{MaxLength: cfg.MaxLength},
+			TLS:    cfg.TLS,
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
