@@ -1,6 +1,6 @@
 module github.com/wampedge/wampedge/test
 
-go 1.25
+go 1.25.0
 
 replace github.com/wampedge/wampedge => ../
 
@@ -34,8 +34,9 @@ require (
 	github.com/x448/float16 v0.8.4 // indirect
 	github.com/xconnio/wampproto-go v0.0.0-20251205113711-968e34250b9a // indirect
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
+	go.bug.st/serial v1.8.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/exp v0.0.0-20240525044651-4c93da0ed11d // indirect
-	golang.org/x/sys v0.41.0 // indirect
+	golang.org/x/sys v0.43.0 // indirect
 	golang.org/x/time v0.5.0 // indirect
 )
