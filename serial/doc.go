@@ -8,7 +8,7 @@
 // middle of a frame) it drops bytes until the next valid handshake. The
 // device stays open across sessions: a pump goroutine reads it, and a
 // session only attaches to what the pump has read. When the device goes
-// away (a USB unplug: EIO) the listener closes it and reopens it with
+// away (a USB unplug: a read error or end of file) the listener closes it and reopens it with
 // backoff until it is back, logging each change of state.
 //
 //	l, err := serial.Listen("serial:///dev/ttyUSB0?baud=115200", serial.ListenConfig{})

@@ -35,7 +35,7 @@ type line struct {
 // Counts are a line's counters, safe to read at any time.
 type Counts struct {
 	Sessions       atomic.Uint64 // handshakes accepted
-	Resyncs        atomic.Uint64 // sessions ended by a framing or codec error or a timeout mid-frame
+	Resyncs        atomic.Uint64 // sessions ended (GOODBYE, a broken frame, a codec error, silence mid-frame), after which the line waits for a handshake again
 	Discarded      atomic.Uint64 // bytes skipped while looking for a handshake
 	DroppedPackets atomic.Uint64 // COBS packets dropped for a bad CRC or encoding
 	Reopens        atomic.Uint64 // times the device was opened again after it went away
@@ -144,8 +144,19 @@ func (l *line) write(p []byte) (int, error) {
 		}
 		out = l.wbuf
 	}
-	if _, err := l.port.Write(out); err != nil {
-		return 0, err
+	// A tty write can be cut short (a signal while it waits for room:
+	// the Go runtime's preemption signals do it), and the serial
+	// package's Write does not go on: write the rest, or the peer gets
+	// part of a frame and the line loses its framing.
+	for len(out) > 0 {
+		n, err := l.port.Write(out)
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, io.ErrShortWrite
+		}
+		out = out[n:]
 	}
 	if cap(l.wbuf) > 64<<10 {
 		l.wbuf = nil

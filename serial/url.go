@@ -3,6 +3,7 @@ package serial
 import (
 	"fmt"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -86,6 +87,17 @@ func (c *Config) URL() string {
 	u := url.URL{Scheme: "serial", Path: c.Path}
 	q := url.Values{}
 	q.Set("baud", strconv.Itoa(c.baud()))
+	// The other line settings when they are not the defaults, so that
+	// ParseURL reads the URL back as the same line.
+	if c.DataBits != 0 && c.DataBits != 8 {
+		q.Set("databits", strconv.Itoa(c.DataBits))
+	}
+	if p := strings.ToLower(c.Parity); p != "" && p != "none" && p != "n" {
+		q.Set("parity", c.Parity)
+	}
+	if c.StopBits != "" && c.StopBits != "1" {
+		q.Set("stopbits", c.StopBits)
+	}
 	if c.Framing == COBS {
 		q.Set("framing", string(COBS))
 	}
@@ -129,6 +141,9 @@ func (c *Config) mode() (*bug.Mode, error) {
 	case "", "1":
 		m.StopBits = bug.OneStopBit
 	case "1.5":
+		if runtime.GOOS != "windows" { // termios has no 1.5 stop bits
+			return nil, fmt.Errorf("serial: stopbits 1.5 is available on Windows only")
+		}
 		m.StopBits = bug.OnePointFiveStopBits
 	case "2":
 		m.StopBits = bug.TwoStopBits
