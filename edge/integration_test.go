@@ -18,6 +18,7 @@ import (
 	"github.com/wampedge/wampedge/codec"
 	"github.com/wampedge/wampedge/edge"
 	"github.com/wampedge/wampedge/edge/client"
+	"github.com/wampedge/wampedge/internal/testutil"
 	"github.com/wampedge/wampedge/rawsocket"
 )
 
@@ -123,23 +124,12 @@ func (tb *testbed) waitSessions(t *testing.T, n int) {
 }
 
 // opCtx bounds one client operation.
-func opCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+func opCtx(t testing.TB) context.Context { return testutil.Ctx(t, ioTimeout) }
 
 // waitFor polls cond, bounded in count and time.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	const step = 5 * time.Millisecond
-	for range int(ioTimeout / step) {
-		if cond() {
-			return
-		}
-		time.Sleep(step)
-	}
-	t.Fatalf("still waiting for %s after %v", what, ioTimeout)
+	testutil.WaitFor(t, ioTimeout, what, cond)
 }
 
 // receive takes the next value from ch, failing after ioTimeout.

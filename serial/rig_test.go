@@ -11,6 +11,7 @@ import (
 
 	"github.com/wampedge/wampedge/edge"
 	"github.com/wampedge/wampedge/edge/client"
+	"github.com/wampedge/wampedge/internal/testutil"
 	"github.com/wampedge/wampedge/rawsocket"
 	"github.com/wampedge/wampedge/serial"
 )
@@ -93,23 +94,12 @@ func (rg *rig) client(t testing.TB) *client.Client {
 func (rg *rig) mcu(out io.Writer, cobs bool) *mcu { return newMCU(rg.pty.master, out, cobs) }
 
 // opCtx bounds one client operation.
-func opCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+func opCtx(t testing.TB) context.Context { return testutil.Ctx(t, ioTimeout) }
 
 // waitFor polls cond, bounded in count and time.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	const step = 5 * time.Millisecond
-	for range int(ioTimeout / step) {
-		if cond() {
-			return
-		}
-		time.Sleep(step)
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	testutil.WaitFor(t, ioTimeout, what, cond)
 }
 
 // background runs f in a goroutine whose context ends with the test,

@@ -5,10 +5,13 @@ package testutil
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"testing"
+	"time"
 )
 
 // SyncBuffer is a bytes.Buffer that is safe for concurrent use.
@@ -44,4 +47,25 @@ func GoBuild(dir, ldflags string, pkgs ...string) error {
 		return fmt.Errorf("go build %v: %v\n%s", pkgs, err, out)
 	}
 	return nil
+}
+
+// WaitFor polls cond every 5 ms until it holds, and fails the test after
+// timeout: bounded in count and time.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	const step = 5 * time.Millisecond
+	for range int(timeout / step) {
+		if cond() {
+			return
+		}
+		time.Sleep(step)
+	}
+	t.Fatalf("still waiting for %s after %v", what, timeout)
+}
+
+// Ctx is a context that ends after timeout or with the test.
+func Ctx(t testing.TB, timeout time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return ctx
 }
