@@ -214,8 +214,14 @@ func (c *Client) read() (codec.Message, error) {
 	return codec.Decode(msg)
 }
 
-// send encodes and writes one message.
+// send encodes and writes one message; on an ended session it fails
+// with ErrClosed, not with the transport's error.
 func (c *Client) send(m codec.Message) error {
+	select {
+	case <-c.done:
+		return c.closedErr()
+	default:
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	msg := m.Append(c.wbuf[:0])

@@ -27,11 +27,6 @@ func (c *Client) Publish(ctx context.Context, topic string, p Payload, opts Publ
 	req := c.request()
 	m := &codec.Publish{Request: req, Options: options, Topic: []byte(topic), Args: p.Args, Kwargs: p.Kwargs}
 	if !opts.Acknowledge {
-		select {
-		case <-c.done: // as for every other call, not the transport's error
-			return c.closedErr()
-		default:
-		}
 		return c.send(m)
 	}
 	_, err := c.await(ctx, req, m)

@@ -69,6 +69,8 @@ type procPeer struct {
 	events  chan Event
 	exited  chan struct{}
 
+	wmu sync.Mutex // one command line at a time on stdin
+
 	mu      sync.Mutex
 	nextID  int
 	waiting map[int]chan procReply
@@ -192,11 +194,15 @@ func (p *procPeer) do(cmd map[string]any, result any) error {
 	p.nextID++
 	cmd["id"] = p.nextID
 	p.waiting[p.nextID] = ch
+	p.mu.Unlock()
+	// Not under mu: the reader of the peer's replies needs it while a
+	// large command is still being written.
 	line, err := json.Marshal(cmd)
 	if err == nil {
+		p.wmu.Lock()
 		_, err = p.stdin.Write(append(line, '\n'))
+		p.wmu.Unlock()
 	}
-	p.mu.Unlock()
 	if err != nil {
 		return err
 	}
