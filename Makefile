@@ -27,8 +27,10 @@ vet:
 unit:
 	$(GO) test -race -count=1 ./...
 
-# interop: every peer × transport × serializer × scenario (test/interop),
-# installing the peers first; prints the matrix, pass or fail.
+# interop: the tests in test/ — every peer × transport × serializer ×
+# scenario (test/interop), mDNS discovery across network namespaces
+# (test/discovery) — installing what they need first; prints the interop
+# matrix, pass or fail.
 interop: interop-deps
 	@cd test && INTEROP_MATRIX=$(CURDIR)/test/interop/matrix.txt $(GO) test -count=1 -timeout 20m ./... ; \
 	  status=$$?; cat $(CURDIR)/test/interop/matrix.txt 2>/dev/null; exit $$status

@@ -379,8 +379,8 @@ func TestIDRange(t *testing.T) {
 	}{
 		{"0", 0, 0, "0"},
 		{"1", 1, 1, ""},
-		{"2^53", codec.MaxID, codec.MaxID, ""},
-		{"2^53+1", codec.MaxID + 1, 0, "9007199254740993"},
+		{"2^53", uint64(codec.MaxID), codec.MaxID, ""},
+		{"2^53+1", uint64(codec.MaxID + 1), 0, "9007199254740993"},
 		{"max uint64", uint64(math.MaxUint64), 0, "18446744073709551615"},
 		{"uint8 5", raw{0xcc, 5}, 5, ""},
 		{"int64 5", raw{0xd3, 0, 0, 0, 0, 0, 0, 0, 5}, 5, ""},

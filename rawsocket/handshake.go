@@ -103,6 +103,21 @@ func exponent(n int) byte {
 
 func lengthOf(l byte) int { return 1 << (9 + l) }
 
+// AnnouncedLength is the limit this side announces in the handshake:
+// MaxLength rounded up to a power of two.
+func (c *Config) AnnouncedLength() int { return lengthOf(exponent(c.MaxLength)) }
+
+// SerializerNames lists the serializers a server accepts, by name.
+func (c *Config) SerializerNames() []string {
+	var names []string
+	for _, s := range []codec.Serializer{codec.MsgPack, codec.JSON} {
+		if c.accepts(s) {
+			names = append(names, s.String())
+		}
+	}
+	return names
+}
+
 func (c *Config) accepts(s codec.Serializer) bool {
 	if c.Serializers == nil {
 		return codec.Supported(s)

@@ -142,6 +142,9 @@ func (l *Listener) String() string { return l.ep.String() }
 // Endpoint is where the listener listens (with the bound port for TCP).
 func (l *Listener) Endpoint() Endpoint { return l.ep }
 
+// Config is the handshake configuration the listener offers.
+func (l *Listener) Config() Config { return l.cfg.Config }
+
 // Addr is the listener's network address.
 func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 

@@ -1,12 +1,13 @@
 // Command wampcat is a command-line WAMP client: publish, subscribe,
 // call and register from a shell on the board.
 //
-//	wampcat [-url tcp://127.0.0.1:8080|unix:///PATH] [-realm realm1] [-ser msgpack|json] COMMAND ...
+//	wampcat [-url tcp://127.0.0.1:8080|unix:///PATH|mdns://] [-realm realm1] [-ser msgpack|json] COMMAND ...
 //
 //	publish TOPIC [JSON_ARG...]    publish an event (-ack waits for the router)
 //	subscribe TOPIC [-count N]     print each event as a JSON line
 //	call PROC [JSON_ARG...]        print the result as JSON; exit 1 with the error URI on error
 //	register PROC [-exec CMD]      answer calls with their arguments, or with CMD's output
+//	discover [-timeout 3s] [-json] list the routers that answer on the LAN by mDNS
 package main
 
 import (
@@ -35,8 +36,10 @@ commands:
   subscribe TOPIC               print each event as a JSON line, until interrupted or -count N
   call PROC [JSON_ARG...]       print the result as JSON; exit status 1 and the error URI on error
   register PROC                 answer each call with its arguments, or run -exec CMD
+  discover                      list the routers found on the LAN by mDNS (-timeout, default 3s; -json)
 
 JSON_ARG is any JSON value (a bare word that is not JSON is taken as a string).
+-url mdns:// (or mdns://?realm=NAME) joins the first router found by mDNS that serves the realm.
 -exec CMD runs through sh -c with the call's arguments as a JSON list on stdin and in
 $WAMP_ARGS (keyword arguments in $WAMP_KWARGS); its output, as JSON if it parses, is the
 result; a non-zero exit answers wamp.error.runtime_error with its stderr.
@@ -48,7 +51,7 @@ type options struct {
 	url, realm, ser, exec string
 	timeout               time.Duration
 	count                 int
-	ack                   bool
+	ack, json             bool
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -57,13 +60,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var o options
 	fs := flag.NewFlagSet("wampcat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.url, "url", "tcp://127.0.0.1:8080", "router `URL`: tcp://HOST:PORT, tls://HOST:PORT, unix:///PATH or serial:///DEVICE?baud=115200")
+	fs.StringVar(&o.url, "url", "tcp://127.0.0.1:8080", "router `URL`: tcp://HOST:PORT, tls://HOST:PORT, unix:///PATH, serial:///DEVICE?baud=115200 or mdns://[?realm=NAME]")
 	fs.StringVar(&o.realm, "realm", "realm1", "realm to join")
 	fs.StringVar(&o.ser, "ser", "msgpack", "serializer: msgpack or json")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "time limit for connecting and for each request")
 	fs.IntVar(&o.count, "count", 0, "subscribe: exit after `N` events")
 	fs.BoolVar(&o.ack, "ack", false, "publish: ask the router to acknowledge")
 	fs.StringVar(&o.exec, "exec", "", "register: answer each call with the output of `CMD`")
+	fs.BoolVar(&o.json, "json", false, "discover: print a JSON list")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	positional, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -71,6 +75,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		return 2
+	}
+	if len(positional) == 1 && positional[0] == "discover" {
+		timeout := 3 * time.Second // long enough for every router on a LAN to answer
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "timeout" {
+				timeout = o.timeout
+			}
+		})
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		if err := discover(ctx, timeout, o.json, stdout); err != nil {
+			fmt.Fprintln(stderr, "wampcat:", err)
+			return 1
+		}
+		return 0
 	}
 	if len(positional) < 2 {
 		fs.Usage()
@@ -101,7 +120,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	dctx, cancel := context.WithTimeout(ctx, o.timeout)
-	c, err := client.Dial(dctx, o.url, client.Config{Realm: o.realm, Serializer: ser, Agent: "wampcat"})
+	cfg := client.Config{Realm: o.realm, Serializer: ser, Agent: "wampcat"}
+	var c *client.Client
+	if isMDNS(o.url) {
+		c, err = dialMDNS(dctx, o.url, cfg)
+	} else {
+		c, err = client.Dial(dctx, o.url, cfg)
+	}
 	cancel()
 	if err != nil {
 		fmt.Fprintln(stderr, "wampcat:", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wampedge/wampedge/edge"
+	"github.com/wampedge/wampedge/edge/mdns"
 	"github.com/wampedge/wampedge/rawsocket"
 	"github.com/wampedge/wampedge/serial"
 )
@@ -31,6 +32,7 @@ type fileConfig struct {
 	Listeners  []listenerConfig `json:"listeners"`
 	Limits     limitsConfig     `json:"limits"`
 	LogLevel   string           `json:"log_level"`
+	MDNS       mdnsConfig       `json:"mdns"`
 }
 
 type realmConfig struct {
@@ -192,6 +194,14 @@ func (fc *fileConfig) check() error {
 	} {
 		if _, err := d.d.parse(); err != nil {
 			return fmt.Errorf("limits.%s: %v", d.field, err)
+		}
+	}
+	if len(fc.MDNS.Name) > mdns.MaxName {
+		return fmt.Errorf("mdns.name: %d bytes; a DNS-SD instance name has at most %d", len(fc.MDNS.Name), mdns.MaxName)
+	}
+	for i, name := range fc.MDNS.Interfaces {
+		if name == "" {
+			return fmt.Errorf("mdns.interfaces[%d]: empty", i)
 		}
 	}
 	if _, err := parseLevel(fc.LogLevel); err != nil {

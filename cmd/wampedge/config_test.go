@@ -89,6 +89,7 @@ func TestLoadConfigValid(t *testing.T) {
 		"loose realm":    `{"realms": [{"name": "Realm-1"}]}`,
 		"zero limits":    `{"limits": {"max_length": 0, "queue_bytes": 0, "hello_timeout": "0s"}}`,
 		"largest length": `{"limits": {"max_length": 16777216}, "listeners": [{"url": "tcp://:1", "max_length": 16777216}]}`,
+		"mdns":           `{"mdns": {"enabled": false, "name": "Greenhouse gateway", "interfaces": ["eth0", "wlan0"], "id": "gh-1"}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := loadConfig(writeFile(t, t.TempDir(), "c.json", content)); err != nil {
@@ -118,6 +119,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"syntax error", "{\n  \"auto_realms\": true\n  \"strict_uris\": true\n}", []string{"line 3"}},
 		{"trailing data", "{\"auto_realms\": true}\n}\n", []string{"line 2", "after the config"}},
 		{"second object", "{}\n{\"auto_realms\": true}\n", []string{"line 2", "after the config"}},
+		{"mdns name too long", `{"mdns": {"name": "` + strings.Repeat("x", 64) + `"}}`, []string{"mdns.name", "63"}},
+		{"mdns empty interface", `{"mdns": {"interfaces": ["eth0", ""]}}`, []string{"mdns.interfaces[1]"}},
+		{"mdns enabled not bool", `{"mdns": {"enabled": "no"}}`, []string{"mdns.enabled"}},
 		{"bad listener URL", `{"listeners": [{"url": "tcp://127.0.0.1:1"}, {"url": "http://127.0.0.1:2"}]}`, []string{"listeners[1].url", "scheme"}},
 		{"listener without port", `{"listeners": [{"url": "tcp://127.0.0.1"}]}`, []string{"listeners[0].url", "HOST:PORT"}},
 		{"listener without path", `{"listeners": [{"url": "unix://"}]}`, []string{"listeners[0].url"}},

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/wampedge/wampedge/edge"
+	"github.com/wampedge/wampedge/edge/mdns"
+	"github.com/wampedge/wampedge/rawsocket"
 	"github.com/wampedge/wampedge/serial"
 )
 
@@ -44,6 +46,11 @@ func run(args []string) int {
 	check := fs.Bool("check", false, "check the config file and exit")
 	logLevel := fs.String("log-level", "", "log `level`: debug, info, warn or error (default info)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	debugAddr := fs.String("debug-addr", "", "serve runtime and router counters as JSON on http://`HOST:PORT`/debug/vars (keep it on loopback; default off)")
+	useMDNS := fs.Bool("mdns", true, "advertise the TCP listeners on the LAN by mDNS as _wamp._tcp (-mdns=false: do not)")
+	var mdnsIfaces listFlag
+	fs.Var(&mdnsIfaces, "mdns-iface", "advertise only on interface `NAME` (repeatable or a comma list; default every multicast interface)")
+	mdnsName := fs.String("mdns-name", "", "mDNS instance `NAME` (default \"wampedge on HOSTNAME\")")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: wampedge [flags]\n\nWith no flags: realm realm1, anonymous, RawSocket on tcp://0.0.0.0:8080 and unix://%s.\n\n", DefaultSocket)
 		fs.PrintDefaults()
@@ -98,12 +105,24 @@ func run(args []string) int {
 	if *logLevel != "" {
 		fc.LogLevel = *logLevel
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "mdns" {
+			fc.MDNS.Enabled = useMDNS
+		}
+	})
+	for _, names := range mdnsIfaces {
+		fc.MDNS.Interfaces = append(fc.MDNS.Interfaces, strings.Split(names, ",")...)
+	}
+	if *mdnsName != "" {
+		fc.MDNS.Name = *mdnsName
+	}
 	if err := fc.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "wampedge:", err)
 		return 2
 	}
 	level, _ := parseLevel(fc.LogLevel)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log) // libraries' log.Printf lines (zeroconf's) go to the same log
 
 	// Before listening: a client can connect, or a supervisor see the
 	// socket, as soon as it exists, and SIGTERM must shut down gracefully
@@ -116,17 +135,33 @@ func run(args []string) int {
 	rc.Logger = log
 	rc.Agent = "wampedge-" + version
 	r := edge.New(&rc)
+	if err := serveDebug(*debugAddr, r, log); err != nil {
+		log.Error("cannot serve the debug endpoint", "addr", *debugAddr, "err", err)
+		return 1
+	}
+	var network []*rawsocket.Listener // what mDNS advertises
 	for _, l := range fc.Listeners {
-		if err := listen(r, fc, l, log); err != nil {
+		nl, err := listen(r, fc, l, log)
+		if err != nil {
 			log.Error("cannot listen", "url", l.URL, "err", err)
 			r.Close(context.Background())
 			return 1
 		}
+		if nl != nil && nl.Endpoint().Network == "tcp" {
+			network = append(network, nl)
+		}
 	}
 	log.Info("wampedge ready", "version", version, "realms", realmNames(rc))
+	var adv *mdns.Advertiser
+	if fc.MDNS.enabled() {
+		adv = advertise(fc, rc, network, log)
+	}
 
 	got := <-sig
 	log.Info("shutting down", "signal", got.String())
+	if adv != nil {
+		adv.Close() // browsers forget the router before it stops answering
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := r.Close(ctx); err != nil {
@@ -135,22 +170,22 @@ func run(args []string) int {
 	return 0
 }
 
-// listen starts one listener: a serial line, or TCP, TLS or Unix.
-func listen(r *edge.Router, fc *fileConfig, l listenerConfig, log *slog.Logger) error {
+// listen starts one listener: a serial line, or TCP, TLS or Unix (which
+// it returns).
+func listen(r *edge.Router, fc *fileConfig, l listenerConfig, log *slog.Logger) (*rawsocket.Listener, error) {
 	lc := fc.listenConfig(l)
 	if !l.isSerial() {
-		_, err := r.Listen(l.URL, lc)
-		return err
+		return r.Listen(l.URL, lc)
 	}
 	sc, err := l.serial()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sl, err := serial.NewListener(sc, serial.ListenConfig{Config: lc.Config, Logger: log})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return r.ServeListener(sl)
+	return nil, r.ServeListener(sl)
 }
 
 func realmNames(c edge.Config) string {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,7 +35,9 @@ func (s *SyncBuffer) String() string {
 }
 
 // GoBuild builds packages into dir with the go tool on PATH (go test puts
-// its own GOROOT/bin first), passing ldflags when not empty.
+// its own GOROOT/bin first), passing ldflags when not empty. It builds in
+// the root module, so that a test in test/ gets the binaries users get,
+// with the root module's dependencies.
 func GoBuild(dir, ldflags string, pkgs ...string) error {
 	gotool, err := exec.LookPath("go")
 	if err != nil {
@@ -43,10 +47,25 @@ func GoBuild(dir, ldflags string, pkgs ...string) error {
 	if ldflags != "" {
 		args = append(args, "-ldflags", ldflags)
 	}
-	if out, err := exec.Command(gotool, append(args, pkgs...)...).CombinedOutput(); err != nil {
+	for i, p := range pkgs {
+		if strings.HasPrefix(p, ".") { // relative to the test's directory
+			if pkgs[i], err = filepath.Abs(p); err != nil {
+				return err
+			}
+		}
+	}
+	cmd := exec.Command(gotool, append(args, pkgs...)...)
+	cmd.Dir = moduleRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %v: %v\n%s", pkgs, err, out)
 	}
 	return nil
+}
+
+// moduleRoot is the root module's directory: two up from this file.
+func moduleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // WaitFor polls cond every 5 ms until it holds, and fails the test after

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs the interop peers when they are missing: Debian packages for
-# Autobahn|Python and Autobahn|C++, npm packages (from the committed
+# Installs what the tests in test/ need when it is missing: Debian packages
+# for Autobahn|Python and Autobahn|C++, python3-zeroconf and iproute2 for
+# the discovery test (test/discovery), npm packages (from the committed
 # package-lock.json) for Autobahn|JS. Go modules come with `go test`.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-debs=(python3-autobahn python3-msgpack autobahn-cpp-dev nlohmann-json3-dev g++ nodejs npm)
+debs=(python3-autobahn python3-msgpack python3-zeroconf iproute2 autobahn-cpp-dev nlohmann-json3-dev g++ nodejs npm)
 missing=()
 for d in "${debs[@]}"; do
   dpkg -s "$d" >/dev/null 2>&1 || missing+=("$d")
