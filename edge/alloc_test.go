@@ -56,6 +56,7 @@ func (p *testPeer) sendRaw(t testing.TB, msg []byte) {
 
 // next takes the next message queued for the peer.
 func (p *testPeer) next(t testing.TB) codec.Message {
+	t.Helper()
 	p.s.q.take(&p.b)
 	if len(p.b.msgs) != 1 {
 		t.Fatalf("%d messages queued, want 1", len(p.b.msgs))
@@ -101,6 +102,25 @@ func TestRoutingDoesNotAllocate(t *testing.T) {
 			route()
 			if n := testing.AllocsPerRun(1000, route); n != 0 {
 				t.Fatalf("routing an event allocates %.1f times", n)
+			}
+		})
+	}
+	// A pattern subscription's EVENT carries the topic in its details,
+	// written into the session's scratch: still no allocation.
+	for _, match := range []string{matchPrefix, matchWildcard} {
+		t.Run("event/match="+match, func(t *testing.T) {
+			r := New(nil)
+			pub, sub := joinPeer(t, r, codec.MsgPack), joinPeer(t, r, codec.MsgPack)
+			subscribeWith(t, sub, 1, map[string]string{matchPrefix: "com.example", matchWildcard: "com..temp"}[match], match)
+			frame := (&codec.Publish{Request: 2, Topic: []byte("com.example.temp"), Args: testArgs}).Append(nil)
+			route := func() {
+				pub.s.handle(frame)
+				pub.s.flush()
+				sub.s.q.take(&sub.b)
+			}
+			route()
+			if n := testing.AllocsPerRun(1000, route); n != 0 {
+				t.Fatalf("routing an event to a %s subscription allocates %.1f times", match, n)
 			}
 		})
 	}

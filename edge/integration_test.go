@@ -753,7 +753,7 @@ func TestURIChecks(t *testing.T) {
 		{"register reserved", codec.TypeRegister, "wamp.session.count", nil, "wamp.error.invalid_uri"},
 		{"register invalid", codec.TypeRegister, "com. proc", nil, "wamp.error.invalid_uri"},
 		{"call invalid", codec.TypeCall, "com..proc", nil, "wamp.error.invalid_uri"},
-		{"call reserved unregistered", codec.TypeCall, "wamp.session.count", nil, "wamp.error.no_such_procedure"},
+		{"call reserved unknown", codec.TypeCall, "wamp.session.no_such_thing", nil, "wamp.error.no_such_procedure"},
 	}
 	success := map[codec.Type]codec.Type{codec.TypeSubscribe: codec.TypeSubscribed, codec.TypePublish: codec.TypePublished}
 	eachWire(t, func(t *testing.T, w wire) {

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -35,25 +34,34 @@ type session struct {
 	killed atomic.Bool
 
 	// Set when the session joins, before other sessions can see it.
-	id       uint64
-	realm    *realm
-	authid   string
-	authrole string
+	id             uint64
+	realm          *realm
+	authid         string
+	authrole       string
+	authmethod     string
+	calleeProgress bool // takes progressive results: progressive_call_results and call_canceling
+	calleeCancel   bool // takes INTERRUPT: call_canceling
+
+	// internal is a bridge in the router's own process (the uplink): it
+	// may forward the identity of the peers it acts for (forward_for).
+	internal bool
 
 	// Owned by the reader goroutine.
-	in    []byte   // a JSON frame turned into MessagePack
-	out   outgoing // the message being sent, in each serializer
-	json  codec.Codec
-	dirty map[*session]struct{} // sessions queued to since the last flush
-	subs  map[uint64]*subscription
-	regs  map[uint64]*registration
-	pub   codec.Publish
-	popts codec.PublishOptions
-	call  codec.Call
-	copts codec.CallOptions
-	yield codec.Yield
-	yopts codec.YieldOptions
-	cerr  codec.Error
+	in      []byte   // a JSON frame turned into MessagePack
+	out     outgoing // the message being sent, in each serializer
+	json    codec.Codec
+	dirty   map[*session]struct{} // sessions queued to since the last flush
+	subs    map[uint64]*subscription
+	regs    map[uint64]*registration
+	matched []*subscription // the subscriptions an event goes to
+	details []byte          // EVENT or INVOCATION details being built
+	pub     codec.Publish
+	popts   codec.PublishOptions
+	call    codec.Call
+	copts   codec.CallOptions
+	yield   codec.Yield
+	yopts   codec.YieldOptions
+	cerr    codec.Error
 
 	// The callee side of calls, shared with the callers' readers.
 	callMu  sync.Mutex
@@ -61,13 +69,11 @@ type session struct {
 	lastInv uint64                 // the last INVOCATION request ID issued
 	gone    bool                   // left its realm: no new invocations
 
-	writerDone chan struct{}
-}
+	// The caller side: calls in progress, for CANCEL.
+	outMu    sync.Mutex
+	outCalls map[uint64]outCall // by CALL request ID
 
-// pendingCall is an INVOCATION that waits for its YIELD or ERROR.
-type pendingCall struct {
-	caller  *session
-	request uint64 // the caller's CALL request ID
+	writerDone chan struct{}
 }
 
 func newSession(r *Router, t Transport) *session {
@@ -81,6 +87,7 @@ func newSession(r *Router, t Transport) *session {
 		subs:       make(map[uint64]*subscription),
 		regs:       make(map[uint64]*registration),
 		calls:      make(map[uint64]pendingCall),
+		outCalls:   make(map[uint64]outCall),
 		writerDone: make(chan struct{}),
 	}
 }
@@ -216,7 +223,7 @@ func (s *session) handle(msg []byte) bool {
 	case codec.TypeAuthenticate:
 		return s.violation("received AUTHENTICATE, but the router sent no CHALLENGE")
 	case codec.TypeCancel:
-		return s.violation("received CANCEL, but the router does not offer call_canceling")
+		return s.onCancel(msg)
 	}
 	return s.violation(fmt.Sprintf("received %v, which only a router sends", t))
 }
@@ -259,6 +266,10 @@ func (s *session) onHello(msg []byte) bool {
 		s.authid = strconv.FormatUint(s.id, 10)
 	}
 	s.authrole = "anonymous"
+	s.authmethod = "anonymous"
+	callee := d.Roles["callee"].Features
+	s.calleeCancel = callee["call_canceling"] || callee["call_cancelling"]
+	s.calleeProgress = callee["progressive_call_results"] && s.calleeCancel
 	s.log = s.router.log.With("session", s.id, "realm", rl.name)
 	rl.join(s)
 	s.state.Store(stateEstablished)
@@ -277,283 +288,29 @@ func (s *session) onHello(msg []byte) bool {
 	details, _ := wd.MarshalMsg(nil)
 	s.reply(&codec.Welcome{Session: s.id, Details: details})
 	s.log.Debug("session joined", "authid", s.authid, "agent", d.Agent, "serializer", s.codec.Name())
+	s.metaEvent(metaSessionOnJoin, s.sessionDetails())
 	return true
 }
 
 // The features WELCOME announces: exactly those implemented.
 var (
-	brokerFeatures = map[string]bool{"publisher_exclusion": true}
-	dealerFeatures = map[string]bool{}
+	brokerFeatures = map[string]bool{
+		"publisher_exclusion":           true,
+		"publisher_identification":      true,
+		"subscriber_blackwhite_listing": true,
+		"pattern_based_subscription":    true,
+		"subscription_meta_api":         true,
+		"session_meta_api":              true,
+	}
+	dealerFeatures = map[string]bool{
+		"caller_identification":      true,
+		"pattern_based_registration": true,
+		"progressive_call_results":   true,
+		"call_canceling":             true,
+		"registration_meta_api":      true,
+		"session_meta_api":           true,
+	}
 )
-
-func (s *session) onPublish(msg []byte) bool {
-	p, o := &s.pub, &s.popts
-	if err := p.Decode(msg); err != nil {
-		return s.violation(err.Error())
-	}
-	if err := o.Decode(p.Options); err != nil {
-		return s.violation(err.Error())
-	}
-	if err := codec.CheckPayload(codec.TypePublish, "Options", p.Options, p.Args); err != nil {
-		return s.violation(err.Error())
-	}
-	if problem := s.checkURI(p.Topic, true); problem != "" {
-		// An unacknowledged publish fails silently (WAMP.md §5.1).
-		if o.Acknowledge {
-			s.replyError(codec.TypePublish, p.Request, errInvalidURI, problem)
-		}
-		return true
-	}
-	publication := randomID()
-	s.publish(p, publication, o.ExcludeMe.Or(true))
-	if o.Acknowledge {
-		s.reply(&codec.Published{Request: p.Request, Publication: publication})
-	}
-	return true
-}
-
-// publish queues one EVENT, encoded once per serializer, for every
-// subscriber of the topic.
-func (s *session) publish(p *codec.Publish, publication uint64, excludeMe bool) {
-	b := &s.realm.broker
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	sub := b.topics[string(p.Topic)]
-	if sub == nil {
-		return
-	}
-	ev := codec.Event{Subscription: sub.id, Publication: publication, Args: p.Args, Kwargs: p.Kwargs}
-	s.out.set(ev.Append(s.out.msg[:0]))
-	for _, dest := range sub.subscribers {
-		if dest == s && excludeMe {
-			continue
-		}
-		if err := s.deliver(dest, &s.out, true); err != nil {
-			s.router.droppedEvents.Add(1)
-		}
-	}
-}
-
-func (s *session) onSubscribe(msg []byte) bool {
-	var m codec.Subscribe
-	var o codec.SubscribeOptions
-	if err := m.Decode(msg); err != nil {
-		return s.violation(err.Error())
-	}
-	if err := o.Decode(m.Options); err != nil {
-		return s.violation(err.Error())
-	}
-	if o.Match != "" && o.Match != "exact" {
-		s.replyError(codec.TypeSubscribe, m.Request, errOptionNotAllowed, "match "+strconv.Quote(o.Match)+": this router offers exact matching only")
-		return true
-	}
-	if problem := s.checkURI(m.Topic, false); problem != "" {
-		s.replyError(codec.TypeSubscribe, m.Request, errInvalidURI, problem)
-		return true
-	}
-	s.realm.broker.subscribe(s, m.Topic, s.router.newID, func(sub *subscription) {
-		s.subs[sub.id] = sub
-		s.reply(&codec.Subscribed{Request: m.Request, Subscription: sub.id})
-	})
-	return true
-}
-
-func (s *session) onUnsubscribe(msg []byte) bool {
-	var m codec.Unsubscribe
-	if err := m.Decode(msg); err != nil {
-		return s.violation(err.Error())
-	}
-	sub := s.subs[m.Subscription]
-	if sub == nil {
-		s.replyError(codec.TypeUnsubscribe, m.Request, errNoSuchSubscription, fmt.Sprintf("this session has no subscription %d", m.Subscription))
-		return true
-	}
-	delete(s.subs, m.Subscription)
-	s.realm.broker.unsubscribe(s, sub)
-	s.reply(&codec.Unsubscribed{Request: m.Request})
-	return true
-}
-
-func (s *session) onRegister(msg []byte) bool {
-	var m codec.Register
-	var o codec.RegisterOptions
-	if err := m.Decode(msg); err != nil {
-		return s.violation(err.Error())
-	}
-	if err := o.Decode(m.Options); err != nil {
-		return s.violation(err.Error())
-	}
-	switch {
-	case o.Match != "" && o.Match != "exact":
-		s.replyError(codec.TypeRegister, m.Request, errOptionNotAllowed, "match "+strconv.Quote(o.Match)+": this router offers exact matching only")
-		return true
-	case o.Invoke != "" && o.Invoke != "single":
-		s.replyError(codec.TypeRegister, m.Request, errOptionNotAllowed, "invoke "+strconv.Quote(o.Invoke)+": this router offers single registrations only")
-		return true
-	}
-	if problem := s.checkURI(m.Procedure, true); problem != "" {
-		s.replyError(codec.TypeRegister, m.Request, errInvalidURI, problem)
-		return true
-	}
-	s.realm.dealer.register(s, m.Procedure, s.router.newID, func(reg *registration) {
-		if reg == nil {
-			s.replyError(codec.TypeRegister, m.Request, errProcedureExists, fmt.Sprintf("procedure %q is already registered", m.Procedure))
-			return
-		}
-		s.regs[reg.id] = reg
-		s.reply(&codec.Registered{Request: m.Request, Registration: reg.id})
-	})
-	return true
-}
-
-func (s *session) onUnregister(msg []byte) bool {
-	var m codec.Unregister
-	if err := m.Decode(msg); err != nil {
-		return s.violation(err.Error())
-	}
-	reg := s.regs[m.Registration]
-	if reg == nil {
-		s.replyError(codec.TypeUnregister, m.Request, errNoSuchRegistration, fmt.Sprintf("this session has no registration %d", m.Registration))
-		return true
-	}
-	delete(s.regs, m.Registration)
-	s.realm.dealer.unregister(reg)
-	s.reply(&codec.Unregistered{Request: m.Request})
-	return true
-}
-
-func (s *session) onCall(msg []byte) bool {
-	c := &s.call
-	if err := c.Decode(msg); err != nil {
-		return s.violation(err.Error())
-	}
-	if err := s.copts.Decode(c.Options); err != nil {
-		return s.violation(err.Error())
-	}
-	if s.copts.ReceiveProgress || s.copts.Progress {
-		return s.violation("CALL uses progressive calls, which the router does not offer")
-	}
-	if err := codec.CheckPayload(codec.TypeCall, "Options", c.Options, c.Args); err != nil {
-		return s.violation(err.Error())
-	}
-	if problem := s.checkURI(c.Procedure, false); problem != "" {
-		s.replyError(codec.TypeCall, c.Request, errInvalidURI, problem)
-		return true
-	}
-	reg := s.realm.dealer.lookup(c.Procedure)
-	if reg == nil {
-		s.replyError(codec.TypeCall, c.Request, errNoSuchProcedure, fmt.Sprintf("no callee registered %q", c.Procedure))
-		return true
-	}
-	callee := reg.callee
-	inv, ok := callee.expect(pendingCall{caller: s, request: c.Request})
-	if !ok { // the callee is leaving
-		s.replyError(codec.TypeCall, c.Request, errNoSuchProcedure, fmt.Sprintf("the callee of %q is leaving", c.Procedure))
-		return true
-	}
-	m := codec.Invocation{Request: inv, Registration: reg.id, Args: c.Args, Kwargs: c.Kwargs}
-	s.out.set(m.Append(s.out.msg[:0]))
-	// A call the callee's leave took meanwhile has had its answer there.
-	if err := s.deliver(callee, &s.out, false); err != nil && callee.forget(inv) {
-		s.replyError(codec.TypeCall, c.Request, deliveryErrorURI(err), "the call could not reach its callee: "+err.Error())
-	}
-	return true
-}
-
-// expect records an invocation of this callee and returns its request ID;
-// false when the callee has left its realm.
-func (s *session) expect(p pendingCall) (uint64, bool) {
-	s.callMu.Lock()
-	defer s.callMu.Unlock()
-	if s.gone {
-		return 0, false
-	}
-	s.lastInv++
-	if s.lastInv > codec.MaxID {
-		s.lastInv = 1
-	}
-	s.calls[s.lastInv] = p
-	return s.lastInv, true
-}
-
-// forget removes an invocation that could not be delivered, and reports
-// whether it was still pending: if not, the callee has left and its
-// leave answered the caller.
-func (s *session) forget(inv uint64) bool {
-	s.callMu.Lock()
-	defer s.callMu.Unlock()
-	_, pending := s.calls[inv]
-	delete(s.calls, inv)
-	return pending
-}
-
-// answered removes and returns the invocation a YIELD or ERROR answers.
-// A request ID issued before but no longer pending is a late answer to a
-// call that is over (its caller left): not an error (WAMP.md §2.6).
-func (s *session) answered(inv uint64) (p pendingCall, found, late bool) {
-	s.callMu.Lock()
-	defer s.callMu.Unlock()
-	p, found = s.calls[inv]
-	if found {
-		delete(s.calls, inv)
-	}
-	return p, found, inv <= s.lastInv
-}
-
-func (s *session) onYield(msg []byte) bool {
-	y := &s.yield
-	if err := y.Decode(msg); err != nil {
-		return s.violation(err.Error())
-	}
-	if err := s.yopts.Decode(y.Options); err != nil {
-		return s.violation(err.Error())
-	}
-	if s.yopts.Progress {
-		return s.violation("YIELD with progress, which the router does not offer")
-	}
-	if err := codec.CheckPayload(codec.TypeYield, "Options", y.Options, y.Args); err != nil {
-		return s.violation(err.Error())
-	}
-	p, found, late := s.answered(y.Request)
-	if !found {
-		if late {
-			return true
-		}
-		return s.violation(fmt.Sprintf("YIELD for INVOCATION %d, which the router never sent", y.Request))
-	}
-	m := codec.Result{Request: p.request, Args: y.Args, Kwargs: y.Kwargs}
-	s.out.set(m.Append(s.out.msg[:0]))
-	if err := s.deliver(p.caller, &s.out, false); err != nil && !errors.Is(err, errGone) {
-		s.sendError(p.caller, codec.TypeCall, p.request, deliveryErrorURI(err), "the result could not reach the caller: "+err.Error())
-	}
-	return true
-}
-
-func (s *session) onError(msg []byte) bool {
-	e := &s.cerr
-	if err := e.Decode(msg); err != nil {
-		return s.violation(err.Error())
-	}
-	if e.RequestType != codec.TypeInvocation {
-		return s.violation(fmt.Sprintf("ERROR for %v: a client sends ERROR only for INVOCATION", e.RequestType))
-	}
-	if err := codec.CheckPayload(codec.TypeError, "Details", e.Details, e.Args); err != nil {
-		return s.violation(err.Error())
-	}
-	p, found, late := s.answered(e.Request)
-	if !found {
-		if late {
-			return true
-		}
-		return s.violation(fmt.Sprintf("ERROR for INVOCATION %d, which the router never sent", e.Request))
-	}
-	m := codec.Error{RequestType: codec.TypeCall, Request: p.request, Error: e.Error, Args: e.Args, Kwargs: e.Kwargs}
-	s.out.set(m.Append(s.out.msg[:0]))
-	if err := s.deliver(p.caller, &s.out, false); err != nil && !errors.Is(err, errGone) {
-		s.sendError(p.caller, codec.TypeCall, p.request, deliveryErrorURI(err), "the error could not reach the caller: "+err.Error())
-	}
-	return true
-}
 
 func (s *session) onGoodbye(msg []byte) bool {
 	var m codec.Goodbye
@@ -599,12 +356,18 @@ func (s *session) leave() {
 		return
 	}
 	for id, sub := range s.subs {
-		rl.broker.unsubscribe(s, sub)
+		deleted := rl.broker.unsubscribe(s, sub)
 		delete(s.subs, id)
+		s.metaEvent(metaSubOnUnsubscribe, s.id, sub.id)
+		if deleted {
+			s.metaEvent(metaSubOnDelete, s.id, sub.id)
+		}
 	}
 	for id, reg := range s.regs {
 		rl.dealer.unregister(reg)
 		delete(s.regs, id)
+		s.metaEvent(metaRegOnUnregister, s.id, reg.id)
+		s.metaEvent(metaRegOnDelete, s.id, reg.id)
 	}
 	s.callMu.Lock()
 	s.gone = true
@@ -612,9 +375,11 @@ func (s *session) leave() {
 	s.calls = nil
 	s.callMu.Unlock()
 	for _, p := range calls {
+		p.caller.endCall(p.request)
 		s.sendError(p.caller, codec.TypeCall, p.request, errCanceled, "the callee left before it answered")
 	}
 	rl.leave(s)
+	s.metaEvent(metaSessionOnLeave, s.id, s.authid, s.authrole)
 }
 
 // shutdown starts the router's GOODBYE (wamp.close.system_shutdown); a

@@ -55,3 +55,28 @@ func validURI(u []byte, strict bool) bool {
 func reserved(u []byte) bool {
 	return len(u) >= 5 && string(u[:5]) == "wamp." || string(u) == "wamp"
 }
+
+// validPattern reports whether u is a valid URI for a subscription or
+// registration with the given match policy: a wildcard may have empty
+// components anywhere, a prefix only at the end ("com.example." as
+// Autobahn allows; "" matches every URI).
+func validPattern(u []byte, strict bool, match string) bool {
+	if match == matchExact {
+		return validURI(u, strict)
+	}
+	for {
+		comp, rest, more := cutDot(u)
+		switch {
+		case len(comp) > 0:
+			if !validURI(comp, strict) {
+				return false
+			}
+		case match == matchPrefix && more:
+			return false
+		}
+		if !more {
+			return true
+		}
+		u = rest
+	}
+}

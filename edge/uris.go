@@ -9,6 +9,7 @@ const (
 	errProcedureExists      = "wamp.error.procedure_already_exists"
 	errNoSuchSubscription   = "wamp.error.no_such_subscription"
 	errNoSuchRegistration   = "wamp.error.no_such_registration"
+	errNoSuchSession        = "wamp.error.no_such_session"
 	errCanceled             = "wamp.error.canceled"
 	errPayloadSizeExceeded  = "wamp.error.payload_size_exceeded"
 	errOptionNotAllowed     = "wamp.error.option_not_allowed"

@@ -60,7 +60,7 @@ var violations = []violation{
 	{name: "unregistered", joined: true, json: `[67, 1]`, words: []string{"UNREGISTERED"}},
 	{name: "invocation", joined: true, json: `[68, 1, 2, {}]`, words: []string{"INVOCATION"}},
 	{name: "interrupt", joined: true, json: `[69, 1, {}]`, words: []string{"INTERRUPT"}},
-	{name: "cancel", joined: true, json: `[49, 1, {}]`, words: []string{"CANCEL", "call_canceling"}},
+	{name: "cancel mode", joined: true, json: `[49, 1, {"mode": "nuke"}]`, words: []string{"CANCEL", "mode", "nuke"}},
 
 	// Type codes.
 	{name: "unknown type 99", joined: true, json: `[99, 1, {}]`, words: []string{"type 99"}},
@@ -101,7 +101,7 @@ var violations = []violation{
 	{name: "exclude_me an int", joined: true, json: `[16, 1, {"exclude_me": 0}, "com.example.topic"]`, words: []string{"exclude_me"}},
 	{name: "match an int", joined: true, json: `[32, 1, {"match": 1}, "com.example.topic"]`, words: []string{"match"}},
 	{name: "unknown match policy", joined: true, json: `[64, 1, {"match": "fuzzy"}, "com.example.proc"]`, words: []string{"match", "fuzzy"}},
-	{name: "receive_progress", joined: true, json: `[48, 1, {"receive_progress": true}, "com.example.proc"]`, words: []string{"progress"}},
+	{name: "progressive invocation", joined: true, json: `[48, 1, {"progress": true}, "com.example.proc"]`, words: []string{"progress"}},
 
 	// Answers to invocations that do not exist.
 	{name: "yield never invoked", joined: true, json: `[70, 5, {}]`, words: []string{"YIELD", "5"}},

@@ -1,0 +1,109 @@
+package edge
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/tinylib/msgp/msgp"
+	"github.com/wampedge/wampedge/codec"
+)
+
+// The routing benchmarks drive sessions in memory (no sockets), so they
+// measure the router's own work per message: decode, match, encode,
+// queue. BenchmarkEventsLoopback and BenchmarkCallsLoopback add the
+// kernel.
+
+// subscribeWith subscribes p to topic with a match policy.
+func subscribeWith(t testing.TB, p *testPeer, req uint64, topic, match string) {
+	var opts []byte
+	if match != "" {
+		opts = msgp.AppendString(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "match"), match)
+	}
+	p.send(t, &codec.Subscribe{Request: req, Options: opts, Topic: []byte(topic)})
+	if _, ok := p.next(t).(*codec.Subscribed); !ok {
+		t.Fatalf("subscribe %q (%s) refused", topic, match)
+	}
+}
+
+func registerWith(t testing.TB, p *testPeer, req uint64, procedure, match string) {
+	var opts []byte
+	if match != "" {
+		opts = msgp.AppendString(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "match"), match)
+	}
+	p.send(t, &codec.Register{Request: req, Options: opts, Procedure: []byte(procedure)})
+	if _, ok := p.next(t).(*codec.Registered); !ok {
+		t.Fatalf("register %q (%s) refused", procedure, match)
+	}
+}
+
+// addPatterns makes n prefix and wildcard subscriptions and registrations
+// that do not match com.example.*: the tables a real site has.
+func addPatterns(t testing.TB, p *testPeer, n int) {
+	for i := range n {
+		match, uri := matchPrefix, fmt.Sprintf("org.site%d.dev", i)
+		if i%2 == 1 {
+			match, uri = matchWildcard, fmt.Sprintf("org.site%d..temp", i)
+		}
+		subscribeWith(t, p, uint64(2*i+100), uri, match)
+		registerWith(t, p, uint64(2*i+101), uri, match)
+	}
+}
+
+func BenchmarkRouteEvent(b *testing.B) {
+	for _, tc := range []struct {
+		name, topic, match string
+		patterns           int
+	}{
+		{"exact", "com.example.temp", "", 0},
+		{"exact/1000patterns", "com.example.temp", "", 1000},
+		{"prefix/1000patterns", "com.example", matchPrefix, 1000},
+		{"wildcard/1000patterns", "com..temp", matchWildcard, 1000},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			r := New(nil)
+			pub, sub, other := joinPeer(b, r, codec.MsgPack), joinPeer(b, r, codec.MsgPack), joinPeer(b, r, codec.MsgPack)
+			addPatterns(b, other, tc.patterns)
+			subscribeWith(b, sub, 1, tc.topic, tc.match)
+			frame := (&codec.Publish{Request: 2, Topic: []byte("com.example.temp"), Args: testArgs}).Append(nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				pub.s.handle(frame)
+				pub.s.flush()
+				sub.s.q.take(&sub.b)
+			}
+		})
+	}
+}
+
+func BenchmarkRouteCall(b *testing.B) {
+	for _, tc := range []struct {
+		name, procedure, match string
+		patterns               int
+	}{
+		{"exact", "com.example.add", "", 0},
+		{"exact/1000patterns", "com.example.add", "", 1000},
+		{"prefix/1000patterns", "com.example", matchPrefix, 1000},
+		{"wildcard/1000patterns", "com..add", matchWildcard, 1000},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			r := New(nil)
+			caller, callee, other := joinPeer(b, r, codec.MsgPack), joinPeer(b, r, codec.MsgPack), joinPeer(b, r, codec.MsgPack)
+			addPatterns(b, other, tc.patterns)
+			registerWith(b, callee, 1, tc.procedure, tc.match)
+			call := (&codec.Call{Request: 7, Procedure: []byte("com.example.add"), Args: testArgs}).Append(nil)
+			var inv codec.Invocation
+			var yield []byte
+			b.ReportAllocs()
+			for b.Loop() {
+				caller.s.handle(call)
+				caller.s.flush()
+				callee.s.q.take(&callee.b)
+				inv.Decode(callee.b.msgs[0])
+				yield = (&codec.Yield{Request: inv.Request, Args: inv.Args}).Append(yield[:0])
+				callee.s.handle(yield)
+				callee.s.flush()
+				caller.s.q.take(&caller.b)
+			}
+		})
+	}
+}

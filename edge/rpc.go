@@ -1,0 +1,377 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/tinylib/msgp/msgp"
+	"github.com/wampedge/wampedge/codec"
+)
+
+// pendingCall is an INVOCATION that waits for its YIELD or ERROR.
+type pendingCall struct {
+	caller   *session
+	request  uint64 // the caller's CALL request ID
+	progress bool   // the caller receives progressive results
+}
+
+// outCall is a call of this session as caller, for CANCEL to find.
+type outCall struct {
+	callee *session
+	inv    uint64 // the callee's INVOCATION request ID
+}
+
+func (s *session) onRegister(msg []byte) bool {
+	var m codec.Register
+	var o codec.RegisterOptions
+	if err := m.Decode(msg); err != nil {
+		return s.violation(err.Error())
+	}
+	if err := o.Decode(m.Options); err != nil {
+		return s.violation(err.Error())
+	}
+	match, ok := matchPolicy(o.Match)
+	switch {
+	case !ok:
+		s.replyError(codec.TypeRegister, m.Request, errOptionNotAllowed, "match "+strconv.Quote(o.Match)+": want exact, prefix or wildcard")
+		return true
+	case o.Invoke != "" && o.Invoke != "single":
+		s.replyError(codec.TypeRegister, m.Request, errOptionNotAllowed, "invoke "+strconv.Quote(o.Invoke)+": this router offers single registrations only")
+		return true
+	}
+	if !validPattern(m.Procedure, s.strict(), match) {
+		s.replyError(codec.TypeRegister, m.Request, errInvalidURI, fmt.Sprintf("%q is not a valid URI for match %s", m.Procedure, match))
+		return true
+	}
+	if reserved(m.Procedure) {
+		s.replyError(codec.TypeRegister, m.Request, errInvalidURI, fmt.Sprintf("%q: the wamp. namespace is reserved for the router", m.Procedure))
+		return true
+	}
+	var reg *registration
+	s.realm.dealer.register(s, m.Procedure, match, o.DiscloseCaller, s.router.newID, func(got *registration) {
+		if got == nil {
+			s.replyError(codec.TypeRegister, m.Request, errProcedureExists, fmt.Sprintf("procedure %q (match %s) is already registered", m.Procedure, match))
+			return
+		}
+		reg = got
+		s.regs[reg.id] = reg
+		s.reply(&codec.Registered{Request: m.Request, Registration: reg.id})
+	})
+	if reg != nil {
+		s.metaEvent(metaRegOnCreate, s.id, registrationDetails(reg))
+		s.metaEvent(metaRegOnRegister, s.id, reg.id)
+	}
+	return true
+}
+
+func (s *session) onUnregister(msg []byte) bool {
+	var m codec.Unregister
+	if err := m.Decode(msg); err != nil {
+		return s.violation(err.Error())
+	}
+	reg := s.regs[m.Registration]
+	if reg == nil {
+		s.replyError(codec.TypeUnregister, m.Request, errNoSuchRegistration, fmt.Sprintf("this session has no registration %d", m.Registration))
+		return true
+	}
+	delete(s.regs, m.Registration)
+	s.realm.dealer.unregister(reg)
+	s.reply(&codec.Unregistered{Request: m.Request})
+	s.metaEvent(metaRegOnUnregister, s.id, reg.id)
+	s.metaEvent(metaRegOnDelete, s.id, reg.id)
+	return true
+}
+
+func (s *session) onCall(msg []byte) bool {
+	c, o := &s.call, &s.copts
+	if err := c.Decode(msg); err != nil {
+		return s.violation(err.Error())
+	}
+	if err := o.Decode(c.Options); err != nil {
+		return s.violation(err.Error())
+	}
+	if o.Progress {
+		return s.violation("CALL with progress: the router does not offer progressive call invocations")
+	}
+	if err := codec.CheckPayload(codec.TypeCall, "Options", c.Options, c.Args); err != nil {
+		return s.violation(err.Error())
+	}
+	if problem := s.checkURI(c.Procedure, false); problem != "" {
+		s.replyError(codec.TypeCall, c.Request, errInvalidURI, problem)
+		return true
+	}
+	if reserved(c.Procedure) {
+		s.metaCall(c)
+		return true
+	}
+	reg := s.realm.dealer.lookup(c.Procedure)
+	if reg == nil {
+		s.replyError(codec.TypeCall, c.Request, errNoSuchProcedure, fmt.Sprintf("no callee registered %q", c.Procedure))
+		return true
+	}
+	callee := reg.callee
+	progress := o.ReceiveProgress && callee.calleeProgress
+	if !s.startCall(c.Request) {
+		return s.violation(fmt.Sprintf("CALL request ID %d is already in use by a call in progress", c.Request))
+	}
+	inv, ok := callee.expect(pendingCall{caller: s, request: c.Request, progress: progress})
+	if !ok { // the callee is leaving
+		s.endCall(c.Request)
+		s.replyError(codec.TypeCall, c.Request, errNoSuchProcedure, fmt.Sprintf("the callee of %q is leaving", c.Procedure))
+		return true
+	}
+	s.trackCall(c.Request, outCall{callee: callee, inv: inv})
+	m := codec.Invocation{Request: inv, Registration: reg.id, Args: c.Args, Kwargs: c.Kwargs}
+	m.Details = s.invocationDetails(reg, c.Procedure, progress)
+	s.out.set(m.Append(s.out.msg[:0]))
+	// A call the callee's leave took meanwhile has had its answer there.
+	if err := s.deliver(callee, &s.out, false); err != nil && callee.forget(inv) {
+		s.endCall(c.Request)
+		s.replyError(codec.TypeCall, c.Request, deliveryErrorURI(err), "the call could not reach its callee: "+err.Error())
+	}
+	return true
+}
+
+// invocationDetails encodes INVOCATION.Details into s.details: the
+// concrete procedure for a pattern registration, the caller's identity
+// when disclosed, receive_progress. Nil (an empty dict) in the common
+// case.
+func (s *session) invocationDetails(reg *registration, procedure []byte, progress bool) []byte {
+	o := &s.copts
+	pattern := reg.match != matchExact
+	disclose := o.DiscloseMe || reg.discloseCaller
+	forward := s.internal && len(o.ForwardFor) > 0
+	if !pattern && !disclose && !forward && !progress {
+		return nil
+	}
+	n := 0 // keys
+	if pattern {
+		n++
+	}
+	if disclose {
+		n += 3
+	}
+	if forward {
+		n++
+	}
+	if progress {
+		n++
+	}
+	b := msgp.AppendMapHeader(s.details[:0], uint32(n))
+	if pattern {
+		b = msgp.AppendStringFromBytes(msgp.AppendString(b, "procedure"), procedure)
+	}
+	if disclose {
+		id, authid, authrole := s.identity(o.ForwardFor)
+		b = msgp.AppendUint64(msgp.AppendString(b, "caller"), id)
+		b = msgp.AppendString(msgp.AppendString(b, "caller_authid"), authid)
+		b = msgp.AppendString(msgp.AppendString(b, "caller_authrole"), authrole)
+	}
+	if forward {
+		b = appendForwardFor(msgp.AppendString(b, "forward_for"), o.ForwardFor)
+	}
+	if progress {
+		b = msgp.AppendBool(msgp.AppendString(b, "receive_progress"), true)
+	}
+	s.details = b
+	return b
+}
+
+// startCall reserves a request ID for a call of this session as caller;
+// false if it is in use by a call in progress. It is reserved before the
+// invocation exists, so that a callee leaving in between, which ends the
+// call with endCall, leaves nothing behind.
+func (s *session) startCall(request uint64) bool {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	if _, busy := s.outCalls[request]; busy {
+		return false
+	}
+	s.outCalls[request] = outCall{}
+	return true
+}
+
+// trackCall records which invocation a call became, unless it has ended.
+func (s *session) trackCall(request uint64, oc outCall) {
+	s.outMu.Lock()
+	if _, ok := s.outCalls[request]; ok {
+		s.outCalls[request] = oc
+	}
+	s.outMu.Unlock()
+}
+
+// endCall forgets a call of this session as caller: it has its answer.
+func (s *session) endCall(request uint64) {
+	s.outMu.Lock()
+	delete(s.outCalls, request)
+	s.outMu.Unlock()
+}
+
+// expect records an invocation of this callee and returns its request ID;
+// false when the callee has left its realm.
+func (s *session) expect(p pendingCall) (uint64, bool) {
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	if s.gone {
+		return 0, false
+	}
+	s.lastInv = nextInv(s.lastInv)
+	s.calls[s.lastInv] = p
+	return s.lastInv, true
+}
+
+func nextInv(last uint64) uint64 {
+	if last >= codec.MaxID {
+		return 1
+	}
+	return last + 1
+}
+
+// forget removes an invocation that will not be answered (undeliverable,
+// or cancelled), and reports whether it was still pending: if not, it
+// has had its answer already.
+func (s *session) forget(inv uint64) bool {
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	_, pending := s.calls[inv]
+	delete(s.calls, inv)
+	return pending
+}
+
+// answered returns the invocation a YIELD or ERROR answers, removing it
+// unless the answer is progressive. A request ID issued before but no
+// longer pending is a late answer to a call that is over (its caller
+// left, or cancelled it): not an error (WAMP.md §2.6).
+func (s *session) answered(inv uint64, progressive bool) (p pendingCall, found, late bool) {
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	p, found = s.calls[inv]
+	if found && !progressive {
+		delete(s.calls, inv)
+	}
+	return p, found, inv <= s.lastInv
+}
+
+func (s *session) onYield(msg []byte) bool {
+	y := &s.yield
+	if err := y.Decode(msg); err != nil {
+		return s.violation(err.Error())
+	}
+	if err := s.yopts.Decode(y.Options); err != nil {
+		return s.violation(err.Error())
+	}
+	if err := codec.CheckPayload(codec.TypeYield, "Options", y.Options, y.Args); err != nil {
+		return s.violation(err.Error())
+	}
+	progress := s.yopts.Progress
+	p, found, late := s.answered(y.Request, progress)
+	if !found {
+		if late {
+			return true
+		}
+		return s.violation(fmt.Sprintf("YIELD for INVOCATION %d, which the router never sent", y.Request))
+	}
+	if progress && !p.progress {
+		return true // the caller did not ask for progressive results
+	}
+	if !progress {
+		p.caller.endCall(p.request)
+	}
+	m := codec.Result{Request: p.request, Args: y.Args, Kwargs: y.Kwargs}
+	if progress {
+		m.Details = progressDetails
+	}
+	s.out.set(m.Append(s.out.msg[:0]))
+	if err := s.deliver(p.caller, &s.out, false); err != nil && !errors.Is(err, errGone) {
+		if progress && s.forget(y.Request) {
+			p.caller.endCall(p.request)
+		}
+		s.sendError(p.caller, codec.TypeCall, p.request, deliveryErrorURI(err), "the result could not reach the caller: "+err.Error())
+	}
+	return true
+}
+
+// progressDetails is RESULT.Details of a progressive result.
+var progressDetails = msgp.AppendBool(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "progress"), true)
+
+func (s *session) onError(msg []byte) bool {
+	e := &s.cerr
+	if err := e.Decode(msg); err != nil {
+		return s.violation(err.Error())
+	}
+	if e.RequestType != codec.TypeInvocation {
+		return s.violation(fmt.Sprintf("ERROR for %v: a client sends ERROR only for INVOCATION", e.RequestType))
+	}
+	if err := codec.CheckPayload(codec.TypeError, "Details", e.Details, e.Args); err != nil {
+		return s.violation(err.Error())
+	}
+	p, found, late := s.answered(e.Request, false)
+	if !found {
+		if late {
+			return true
+		}
+		return s.violation(fmt.Sprintf("ERROR for INVOCATION %d, which the router never sent", e.Request))
+	}
+	p.caller.endCall(p.request)
+	m := codec.Error{RequestType: codec.TypeCall, Request: p.request, Error: e.Error, Args: e.Args, Kwargs: e.Kwargs}
+	s.out.set(m.Append(s.out.msg[:0]))
+	if err := s.deliver(p.caller, &s.out, false); err != nil && !errors.Is(err, errGone) {
+		s.sendError(p.caller, codec.TypeCall, p.request, deliveryErrorURI(err), "the error could not reach the caller: "+err.Error())
+	}
+	return true
+}
+
+// Cancel modes (WAMP.md §8.3).
+const (
+	cancelSkip       = "skip"
+	cancelKill       = "kill"
+	cancelKillNoWait = "killnowait"
+)
+
+// onCancel cancels a call of this session. skip answers the caller with
+// wamp.error.canceled at once and drops the callee's late answer;
+// killnowait does that and interrupts the callee; kill interrupts the
+// callee and lets its answer (normally wamp.error.canceled) end the call.
+// A callee that did not announce call_canceling gets skip. A CANCEL for
+// no call in progress is ignored.
+func (s *session) onCancel(msg []byte) bool {
+	var m codec.Cancel
+	var o codec.CancelOptions
+	if err := m.Decode(msg); err != nil {
+		return s.violation(err.Error())
+	}
+	if err := o.Decode(codec.TypeCancel, m.Options); err != nil {
+		return s.violation(err.Error())
+	}
+	mode := o.Mode
+	switch mode {
+	case "":
+		mode = cancelKillNoWait
+	case cancelSkip, cancelKill, cancelKillNoWait:
+	default:
+		return s.violation(fmt.Sprintf("CANCEL mode %q: want skip, kill or killnowait", o.Mode))
+	}
+	s.outMu.Lock()
+	oc, ok := s.outCalls[m.Request]
+	s.outMu.Unlock()
+	if !ok || oc.callee == nil {
+		return true
+	}
+	if !oc.callee.calleeCancel {
+		mode = cancelSkip
+	}
+	if mode != cancelKill {
+		if !oc.callee.forget(oc.inv) {
+			return true // answered meanwhile
+		}
+		s.endCall(m.Request)
+		s.replyError(codec.TypeCall, m.Request, errCanceled, "the call was canceled")
+	}
+	if mode != cancelSkip {
+		opts := msgp.AppendString(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "mode"), mode)
+		s.out.set((&codec.Interrupt{Request: oc.inv, Options: opts}).Append(s.out.msg[:0]))
+		s.deliver(oc.callee, &s.out, false)
+	}
+	return true
+}
