@@ -86,7 +86,7 @@ func TestPatternSubscriptions(t *testing.T) {
 	subscribeWith(t, sub, 1, "com.example.temp", "")
 	subscribeWith(t, sub, 2, "com.example", matchPrefix)
 	subscribeWith(t, sub, 3, "com..temp", matchWildcard)
-	subscribeWith(t, sub, 4, "org.", matchPrefix)        // matches nothing here
+	subscribeWith(t, sub, 4, "org.", matchPrefix)         // matches nothing here
 	subscribeWith(t, sub, 5, "com.example.", matchPrefix) // trailing dot: Autobahn's form
 	pub.send(t, &codec.Publish{Request: 9, Topic: []byte("com.example.temp"), Args: testArgs})
 	pub.s.flush()
