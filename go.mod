@@ -3,6 +3,7 @@ module github.com/wampedge/wampedge
 go 1.25.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/grandcat/zeroconf v1.0.0
 	github.com/miekg/dns v1.1.72
 	github.com/tinylib/msgp v1.6.5

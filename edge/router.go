@@ -207,8 +207,17 @@ func (r *Router) ServeListener(l Listener) error {
 }
 
 // Serve runs one session over t until it ends, and closes t.
-func (r *Router) Serve(t Transport) {
+func (r *Router) Serve(t Transport) { r.serve(t, false) }
+
+// ServeInternal is Serve for a bridge in the router's own process, such
+// as the uplink: the forward_for of its PUBLISH and CALL is believed, so
+// that subscribers and callees see who, beyond the bridge, published or
+// called. No listener serves a connection this way.
+func (r *Router) ServeInternal(t Transport) { r.serve(t, true) }
+
+func (r *Router) serve(t Transport, internal bool) {
 	s := newSession(r, t)
+	s.internal = internal
 	if !r.track(s) {
 		t.Close()
 		return

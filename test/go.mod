@@ -6,11 +6,13 @@ replace github.com/wampedge/wampedge => ../
 
 require (
 	github.com/gammazero/nexus/v3 v3.3.0
+	github.com/tinylib/msgp v1.6.5
 	github.com/wampedge/wampedge v0.0.0-00010101000000-000000000000
 	github.com/xconnio/xconn-go v0.1.0
 )
 
 require (
+	github.com/coder/websocket v1.8.15 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.0 // indirect
 	github.com/gammazero/deque v1.2.1 // indirect
 	github.com/go-ole/go-ole v1.2.6 // indirect
@@ -25,7 +27,6 @@ require (
 	github.com/projectdiscovery/utils v0.2.3 // indirect
 	github.com/shirou/gopsutil v3.21.11+incompatible // indirect
 	github.com/sirupsen/logrus v1.9.3 // indirect
-	github.com/tinylib/msgp v1.6.5 // indirect
 	github.com/tklauser/go-sysconf v0.3.12 // indirect
 	github.com/tklauser/numcpus v0.6.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect

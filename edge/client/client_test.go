@@ -140,8 +140,14 @@ func fakeRouter(t *testing.T, script func(conn *rawsocket.Conn, wire codec.Codec
 	return "tcp://" + ln.Addr().String()
 }
 
+// msgConn is a fake router's side of a connection: RawSocket or WebSocket.
+type msgConn interface {
+	ReadMsg() ([]byte, error)
+	WriteMsg(msg []byte) error
+}
+
 // fakeSend and fakeRead are a fake router's I/O; errors end the script.
-func fakeSend(conn *rawsocket.Conn, wire codec.Codec, m codec.Message) error {
+func fakeSend(conn msgConn, wire codec.Codec, m codec.Message) error {
 	frame, err := wire.Encode(nil, m.Append(nil))
 	if err != nil {
 		return err
@@ -149,7 +155,7 @@ func fakeSend(conn *rawsocket.Conn, wire codec.Codec, m codec.Message) error {
 	return conn.WriteMsg(frame)
 }
 
-func fakeRead(conn *rawsocket.Conn, wire codec.Codec) (codec.Message, error) {
+func fakeRead(conn msgConn, wire codec.Codec) (codec.Message, error) {
 	frame, err := conn.ReadMsg()
 	if err != nil {
 		return nil, err
@@ -162,7 +168,7 @@ func fakeRead(conn *rawsocket.Conn, wire codec.Codec) (codec.Message, error) {
 }
 
 // welcome reads HELLO and answers WELCOME.
-func welcome(conn *rawsocket.Conn, wire codec.Codec) error {
+func welcome(conn msgConn, wire codec.Codec) error {
 	if _, err := fakeRead(conn, wire); err != nil {
 		return err
 	}

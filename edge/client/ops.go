@@ -14,47 +14,132 @@ type PublishOptions struct {
 	// IncludeMe delivers the event to this session too, if subscribed
 	// (exclude_me: false).
 	IncludeMe bool
+	// DiscloseMe asks the router to tell subscribers who published
+	// (Event.Publisher). A router may refuse: with Acknowledge, the
+	// publish then fails with wamp.error.option_disallowed.disclose_me.
+	DiscloseMe bool
+	// ForwardFor names the sessions a router-to-router bridge publishes
+	// for, nearest first.
+	ForwardFor []codec.ForwardFor
 }
 
 // Publish publishes an event. Without Acknowledge it returns once the
 // message is written, and the router reports no error.
 func (c *Client) Publish(ctx context.Context, topic string, p Payload, opts PublishOptions) error {
-	o := codec.PublishOptions{Acknowledge: opts.Acknowledge}
-	if opts.IncludeMe {
-		o.ExcludeMe = codec.False
-	}
-	options, _ := o.MarshalMsg(nil)
 	req := c.request()
-	m := &codec.Publish{Request: req, Options: options, Topic: []byte(topic), Args: p.Args, Kwargs: p.Kwargs}
+	m, err := publishMsg(req, topic, p, opts)
+	if err != nil {
+		return err
+	}
 	if !opts.Acknowledge {
 		return c.send(m)
 	}
-	_, err := c.await(ctx, req, m)
+	_, err = c.await(ctx, req, m)
 	return err
+}
+
+// PublishAck publishes an event with acknowledgement without waiting for
+// it: it returns once the message is written, and the channel then gets
+// the router's answer, exactly once: nil (PUBLISHED), an *Error (ERROR),
+// or an ErrClosed error if the session ends first. For a sender that
+// keeps many publications in flight.
+func (c *Client) PublishAck(topic string, p Payload, opts PublishOptions) (<-chan error, error) {
+	opts.Acknowledge = true
+	req := c.request()
+	m, err := publishMsg(req, topic, p, opts)
+	if err != nil {
+		return nil, err
+	}
+	w := &waiter{ch: make(chan reply, 1)}
+	if err := c.addPending(req, w); err != nil {
+		return nil, err
+	}
+	if err := c.send(m); err != nil {
+		c.dropPending(req)
+		return nil, err
+	}
+	ack := make(chan error, 1)
+	go func() {
+		defer c.dropPending(req)
+		select {
+		case r := <-w.ch:
+			ack <- r.err
+		case <-c.done:
+			select {
+			case r := <-w.ch: // answered just before the end
+				ack <- r.err
+			default:
+				ack <- c.closedErr()
+			}
+		}
+	}()
+	return ack, nil
+}
+
+func publishMsg(req uint64, topic string, p Payload, opts PublishOptions) (*codec.Publish, error) {
+	o := codec.PublishOptions{Acknowledge: opts.Acknowledge, DiscloseMe: opts.DiscloseMe, ForwardFor: opts.ForwardFor}
+	if opts.IncludeMe {
+		o.ExcludeMe = codec.False
+	}
+	options, err := o.MarshalMsg(nil)
+	if err != nil {
+		return nil, fmt.Errorf("client: publish options: %w", err)
+	}
+	return &codec.Publish{Request: req, Options: options, Topic: []byte(topic), Args: p.Args, Kwargs: p.Kwargs}, nil
 }
 
 // Event is an event delivered to a Subscribe handler.
 type Event struct {
+	// Topic is the topic published to: for a pattern subscription the
+	// concrete one the router names, else the subscription's.
 	Topic       string
 	Publication uint64
-	Args        []any
-	Kwargs      map[string]any
-	Payload     Payload // the same arguments, as they arrived
+	Args        []any          // nil with Config.RawPayloads
+	Kwargs      map[string]any // nil with Config.RawPayloads
+	Payload     Payload        // the same arguments, as they arrived
+
+	// Who published, when the router discloses it (PublishOptions.DiscloseMe).
+	Publisher         uint64
+	PublisherAuthID   string
+	PublisherAuthRole string
+	ForwardFor        []codec.ForwardFor // the hops of a bridged event
+
+	Details []byte // EVENT.Details, encoded as MessagePack like Payload
+}
+
+// SubscribeOptions are the options of SubscribeWith.
+type SubscribeOptions struct {
+	// Match is the matching policy: "" or "exact", "prefix" (topics
+	// starting with the subscription's), or "wildcard" (empty components
+	// of the subscription's topic match any one component).
+	Match string
 }
 
 // Subscription is an active subscription.
 type Subscription struct {
 	ID      uint64
 	Topic   string
+	Match   string // as in SubscribeOptions
 	handler func(*Event)
 }
 
 // Subscribe subscribes handler to topic. Handlers run one at a time, in
 // the order events arrive; a slow handler holds up later events.
 func (c *Client) Subscribe(ctx context.Context, topic string, handler func(*Event)) (*Subscription, error) {
+	return c.SubscribeWith(ctx, topic, SubscribeOptions{}, handler)
+}
+
+// SubscribeWith subscribes handler to topic with options, such as a
+// pattern. Handlers run as with Subscribe.
+func (c *Client) SubscribeWith(ctx context.Context, topic string, opts SubscribeOptions, handler func(*Event)) (*Subscription, error) {
+	match, err := matchOption(opts.Match)
+	if err != nil {
+		return nil, err
+	}
+	options, _ := (&codec.SubscribeOptions{Match: match}).MarshalMsg(nil)
 	req := c.request()
-	sub := &Subscription{Topic: topic, handler: handler}
-	_, err := c.awaitInstall(ctx, req, &codec.Subscribe{Request: req, Topic: []byte(topic)}, func(m codec.Message) {
+	sub := &Subscription{Topic: topic, Match: opts.Match, handler: handler}
+	_, err = c.awaitInstall(ctx, req, &codec.Subscribe{Request: req, Options: options, Topic: []byte(topic)}, func(m codec.Message) {
 		sub.ID = m.(*codec.Subscribed).Subscription
 		c.mu.Lock()
 		c.subs[sub.ID] = sub
@@ -64,6 +149,18 @@ func (c *Client) Subscribe(ctx context.Context, topic string, handler func(*Even
 		return nil, err
 	}
 	return sub, nil
+}
+
+// matchOption checks a matching policy here, since a router may end the
+// session over a bad one; "exact" is the default, so it is left out.
+func matchOption(match string) (string, error) {
+	switch match {
+	case "", "exact":
+		return "", nil
+	case "prefix", "wildcard":
+		return match, nil
+	}
+	return "", fmt.Errorf("client: unknown match policy %q (want exact, prefix or wildcard)", match)
 }
 
 // Unsubscribe ends a subscription.
@@ -85,13 +182,31 @@ func (c *Client) onEvent(m *codec.Event) {
 	if sub == nil {
 		return
 	}
-	p := Payload{Args: m.Args, Kwargs: m.Kwargs}
-	args, kwargs, _ := p.Decode()
-	ev := &Event{Topic: sub.Topic, Publication: m.Publication, Args: args, Kwargs: kwargs, Payload: p}
+	var d codec.EventDetails
+	d.Decode(m.Details) // best effort: the event counts, not its details
+	ev := &Event{
+		Topic: sub.Topic, Publication: m.Publication, Payload: Payload{Args: m.Args, Kwargs: m.Kwargs},
+		Publisher: d.Publisher, PublisherAuthID: d.PublisherAuthID, PublisherAuthRole: d.PublisherAuthRole,
+		ForwardFor: d.ForwardFor, Details: m.Details,
+	}
+	if d.Topic != "" {
+		ev.Topic = d.Topic
+	}
+	ev.Args, ev.Kwargs = c.decode(ev.Payload)
 	select {
 	case c.events <- func() { sub.handler(ev) }:
 	case <-c.done:
 	}
+}
+
+// decode returns a payload's Go values, or nothing with RawPayloads. A
+// payload that does not decode leaves them nil: Payload still has it.
+func (c *Client) decode(p Payload) ([]any, map[string]any) {
+	if c.raw {
+		return nil, nil
+	}
+	args, kwargs, _ := p.Decode()
+	return args, kwargs
 }
 
 func (c *Client) dispatchEvents() {
@@ -103,118 +218,4 @@ func (c *Client) dispatchEvents() {
 			return
 		}
 	}
-}
-
-// Result is the answer to a call.
-type Result struct {
-	Args    []any
-	Kwargs  map[string]any
-	Payload Payload
-}
-
-// Call calls a procedure and waits for its result, or until ctx is done.
-// A WAMP error comes back as *Error.
-func (c *Client) Call(ctx context.Context, procedure string, p Payload) (*Result, error) {
-	req := c.request()
-	msg, err := c.await(ctx, req, &codec.Call{Request: req, Procedure: []byte(procedure), Args: p.Args, Kwargs: p.Kwargs})
-	if err != nil {
-		return nil, err
-	}
-	r := msg.(*codec.Result)
-	out := Payload{Args: r.Args, Kwargs: r.Kwargs}
-	args, kwargs, err := out.Decode()
-	return &Result{Args: args, Kwargs: kwargs, Payload: out}, err
-}
-
-// Invocation is a call delivered to a Register handler.
-type Invocation struct {
-	Procedure string
-	Args      []any
-	Kwargs    map[string]any
-	Payload   Payload
-}
-
-// Handler answers an invocation with a payload, or with an error: an
-// *Error is sent as it is, any other error as wamp.error.runtime_error
-// with its text. Its context is cancelled when the session ends.
-type Handler func(ctx context.Context, inv *Invocation) (Payload, error)
-
-// Registration is an active registration.
-type Registration struct {
-	ID        uint64
-	Procedure string
-	handler   Handler
-}
-
-// Register registers handler for procedure.
-func (c *Client) Register(ctx context.Context, procedure string, handler Handler) (*Registration, error) {
-	req := c.request()
-	reg := &Registration{Procedure: procedure, handler: handler}
-	_, err := c.awaitInstall(ctx, req, &codec.Register{Request: req, Procedure: []byte(procedure)}, func(m codec.Message) {
-		reg.ID = m.(*codec.Registered).Registration
-		c.mu.Lock()
-		c.regs[reg.ID] = reg
-		c.mu.Unlock()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return reg, nil
-}
-
-// Unregister ends a registration.
-func (c *Client) Unregister(ctx context.Context, reg *Registration) error {
-	req := c.request()
-	if _, err := c.await(ctx, req, &codec.Unregister{Request: req, Registration: reg.ID}); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	delete(c.regs, reg.ID)
-	c.mu.Unlock()
-	return nil
-}
-
-func (c *Client) onInvocation(m *codec.Invocation) {
-	c.mu.Lock()
-	reg := c.regs[m.Registration]
-	var ctx context.Context
-	var cancel context.CancelFunc
-	if reg != nil {
-		ctx, cancel = context.WithCancel(c.ctx)
-		c.invs[m.Request] = cancel
-	}
-	c.mu.Unlock()
-	if reg == nil {
-		c.send(&codec.Error{RequestType: codec.TypeInvocation, Request: m.Request, Error: []byte("wamp.error.no_such_registration")})
-		return
-	}
-	p := Payload{Args: m.Args, Kwargs: m.Kwargs}
-	args, kwargs, _ := p.Decode()
-	inv := &Invocation{Procedure: reg.Procedure, Args: args, Kwargs: kwargs, Payload: p}
-	go func() {
-		out, err := runHandler(ctx, reg.handler, inv)
-		c.mu.Lock()
-		delete(c.invs, m.Request)
-		c.mu.Unlock()
-		cancel()
-		if err == nil {
-			c.send(&codec.Yield{Request: m.Request, Args: out.Args, Kwargs: out.Kwargs})
-			return
-		}
-		e, ok := err.(*Error)
-		if !ok {
-			e = &Error{URI: "wamp.error.runtime_error", Payload: Args(err.Error())}
-		}
-		c.send(&codec.Error{RequestType: codec.TypeInvocation, Request: m.Request, Error: []byte(e.URI), Args: e.Args, Kwargs: e.Kwargs})
-	}()
-}
-
-// runHandler runs a handler, turning a panic into an error answer.
-func runHandler(ctx context.Context, h Handler, inv *Invocation) (out Payload, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panicked: %v", r) // no stack: it goes to a remote caller
-		}
-	}()
-	return h(ctx, inv)
 }
