@@ -33,6 +33,7 @@ type fileConfig struct {
 	Limits     limitsConfig     `json:"limits"`
 	LogLevel   string           `json:"log_level"`
 	MDNS       mdnsConfig       `json:"mdns"`
+	Uplink     uplinkConfig     `json:"uplink"`
 }
 
 type realmConfig struct {
@@ -203,6 +204,9 @@ func (fc *fileConfig) check() error {
 		if name == "" {
 			return fmt.Errorf("mdns.interfaces[%d]: empty", i)
 		}
+	}
+	if err := fc.Uplink.check(); err != nil {
+		return err
 	}
 	if _, err := parseLevel(fc.LogLevel); err != nil {
 		return fmt.Errorf("log_level: %v", err)

@@ -90,6 +90,10 @@ func TestLoadConfigValid(t *testing.T) {
 		"zero limits":    `{"limits": {"max_length": 0, "queue_bytes": 0, "hello_timeout": "0s"}}`,
 		"largest length": `{"limits": {"max_length": 16777216}, "listeners": [{"url": "tcp://:1", "max_length": 16777216}]}`,
 		"mdns":           `{"mdns": {"enabled": false, "name": "Greenhouse gateway", "interfaces": ["eth0", "wlan0"], "id": "gh-1"}}`,
+		"uplink": `{"uplink": {"url": "wss://cloud.example.com/ws", "realm": "plant", "authid": "edge-1", "ticket": "t",
+			"backoff_min": "500ms", "backoff_max": "30s", "queue_events": 500, "call_timeout": "10s",
+			"rules": [{"direction": "topics_out", "local": "dev.", "cloud": "plant.dev."},
+			          {"direction": "procedures_in", "local": "cloud.", "cloud": "svc.", "match": "prefix"}]}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := loadConfig(writeFile(t, t.TempDir(), "c.json", content)); err != nil {
@@ -122,6 +126,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"mdns name too long", `{"mdns": {"name": "` + strings.Repeat("x", 64) + `"}}`, []string{"mdns.name", "63"}},
 		{"mdns empty interface", `{"mdns": {"interfaces": ["eth0", ""]}}`, []string{"mdns.interfaces[1]"}},
 		{"mdns enabled not bool", `{"mdns": {"enabled": "no"}}`, []string{"mdns.enabled"}},
+		{"uplink without realm", `{"uplink": {"url": "tcp://127.0.0.1:1"}}`, []string{"uplink", "realm"}},
+		{"uplink bad direction", `{"uplink": {"url": "tcp://127.0.0.1:1", "realm": "r", "rules": [{"direction": "up", "local": "a."}]}}`, []string{"uplink", "rules[0]", "direction"}},
+		{"uplink bad serializer", `{"uplink": {"url": "tcp://127.0.0.1:1", "realm": "r", "serializer": "cbor"}}`, []string{"uplink.serializer"}},
+		{"uplink missing key file", `{"uplink": {"url": "tcp://127.0.0.1:1", "realm": "r", "key_file": "/nonexistent/key"}}`, []string{"uplink.key_file"}},
+		{"uplink bad backoff", `{"uplink": {"url": "tcp://127.0.0.1:1", "realm": "r", "backoff_max": "soon"}}`, []string{"uplink.backoff_max"}},
+		{"uplink client cert without key", `{"uplink": {"url": "tls://127.0.0.1:1", "realm": "r", "tls": {"cert_file": "/x.pem"}}}`, []string{"uplink.tls.cert_file"}},
 		{"bad listener URL", `{"listeners": [{"url": "tcp://127.0.0.1:1"}, {"url": "http://127.0.0.1:2"}]}`, []string{"listeners[1].url", "scheme"}},
 		{"listener without port", `{"listeners": [{"url": "tcp://127.0.0.1"}]}`, []string{"listeners[0].url", "HOST:PORT"}},
 		{"listener without path", `{"listeners": [{"url": "unix://"}]}`, []string{"listeners[0].url"}},

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,11 @@ type NexusConfig struct {
 
 	AuthRole string    // the authrole of every authid ("user" when empty)
 	Log      io.Writer // nexus's log; discarded when nil
+
+	// OnStart, if set, runs each time the router starts, before its ports
+	// accept connections: for sessions that must be in place before any
+	// other can arrive (see Pipe).
+	OnStart func(n *Nexus)
 }
 
 // SaltedSecret is a wampcra password that nexus keeps only as its
@@ -62,7 +68,13 @@ type Nexus struct {
 	wsLn    net.Listener
 	conns   map[net.Conn]struct{}
 	serving sync.WaitGroup // the accept loops
+
+	accepted atomic.Int64 // connections accepted on the ports, ever
 }
+
+// Connections is the number of connections the ports have accepted
+// since the start: how often a client tried.
+func (n *Nexus) Connections() int { return int(n.accepted.Load()) }
 
 // StartNexus starts a nexus router on free loopback ports; it is stopped
 // when the test ends.
@@ -152,6 +164,9 @@ func (n *Nexus) serve(rawLn, wsLn net.Listener) error {
 	n.mu.Lock()
 	n.router, n.rawLn, n.wsLn, n.conns = r, rawLn, wsLn, map[net.Conn]struct{}{}
 	n.mu.Unlock()
+	if n.cfg.OnStart != nil {
+		n.cfg.OnStart(n)
+	}
 	n.serving.Add(2)
 	// RawSocket: nexus's own accept path (handshake, then attach), on a
 	// listener of ours so that Kill can drop the connections.
@@ -180,6 +195,29 @@ func (n *Nexus) serve(rawLn, wsLn net.Listener) error {
 	return nil
 }
 
+// pipeQueue is the outbound queue of a Pipe session: nexus drops what
+// does not fit, and a test's observer must see every message.
+const pipeQueue = 1 << 14
+
+// Pipe connects to the running router in memory and returns the
+// client's end, ready for a RawSocket handshake (rawsocket.Connect).
+// Stop and Kill drop it like any other connection.
+func (n *Nexus) Pipe() net.Conn {
+	routerEnd, clientEnd := net.Pipe()
+	n.mu.Lock()
+	r := n.router
+	n.conns[routerEnd] = struct{}{}
+	n.mu.Unlock()
+	go func() {
+		peer, err := transport.AcceptRawSocket(routerEnd, r.Logger(), 0, pipeQueue)
+		if err != nil {
+			return
+		}
+		r.Attach(peer)
+	}()
+	return clientEnd
+}
+
 // accept accepts a connection and keeps it for Kill.
 func (n *Nexus) accept(ln net.Listener) (net.Conn, error) {
 	conn, err := ln.Accept()
@@ -193,6 +231,7 @@ func (n *Nexus) accept(ln net.Listener) (net.Conn, error) {
 		return nil, net.ErrClosed
 	}
 	n.conns[conn] = struct{}{}
+	n.accepted.Add(1)
 	return conn, nil
 }
 
