@@ -2,19 +2,35 @@
 GO       ?= go
 FUZZTIME ?= 15s
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# Release builds leave out net/http's HTTP/2, which nothing here speaks
+# (the uplink's WebSocket upgrade is HTTP/1.1): 400 KB on ARM.
+TAGS     ?= nethttpomithttp2
 GOFILES   = $(shell git ls-files '*.go' | grep -v '_gen.go$$')
 
-.PHONY: all build test deps vet check-generate unit interop interop-deps bench fuzz generate clean
+# Boards (board/): the profiles, one "NAME GOOS=... GOARCH=..." line each.
+BOARDS       = $(GO) run ./board/cmd/boards
+# The linux/arm wampedge must fit the smallest boards' flash: 8 MiB.
+SIZE_BUDGET ?= 8388608
+# The time every file in a dist tarball carries: the last commit's, so
+# that the same commit gives the same tarballs.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+# What runs under qemu-user as ARM test binaries.
+QEMU_PKGS    = ./codec/... ./rawsocket/... ./edge/...
+
+.PHONY: all build test deps vet check-generate unit arm qemu-deps cross size dist interop interop-deps bench bench-quick bench-unit bench-deps fuzz generate clean
 
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 # test: static checks, generated code up to date, every test with -race,
-# then the interoperability matrix against real WAMP peers.
-test: deps vet check-generate unit interop
+# the unit tests again on ARM under qemu, every board's build and the
+# size budget, then the tests in test/ (interoperability with real WAMP
+# peers, mDNS discovery, the board builds under qemu).
+test: deps vet check-generate unit arm size interop
 
 deps:
 	$(GO) mod download
@@ -27,11 +43,56 @@ vet:
 unit:
 	$(GO) test -race -count=1 ./...
 
+# arm: the unit tests of codec, rawsocket and edge as linux/arm (ARMv7)
+# and linux/arm64 test binaries, run by Debian's qemu-user.
+arm: qemu-deps
+	GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -count=1 -exec qemu-arm $(QEMU_PKGS)
+	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -count=1 -exec qemu-aarch64 $(QEMU_PKGS)
+
+qemu-deps:
+	@command -v qemu-arm >/dev/null && command -v qemu-aarch64 >/dev/null || { \
+	  echo "installing Debian package: qemu-user"; sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends qemu-user; }
+
+# cross: wampedge and wampcat for every board profile into dist/BOARD/:
+# static (no cgo), stripped, -trimpath, each knowing its board; then the
+# size table.
+cross:
+	@rm -rf dist && mkdir -p dist
+	@boards=$$($(BOARDS)) || exit 1; echo "$$boards" | while read -r name env; do \
+	  echo "dist/$$name: $$env"; \
+	  env $$env CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS) -X main.board='$$name \
+	    -o dist/$$name/ ./cmd/wampedge ./cmd/wampcat || exit 1; \
+	done
+	@$(BOARDS) sizes dist
+
+# size: what takes the space in the linux/arm wampedge (the symbols of an
+# unstripped build, summed per module and package), then whether it is
+# within SIZE_BUDGET.
+size: cross
+	@tmp=$$(mktemp -d) && GOOS=linux GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -o $$tmp/wampedge ./cmd/wampedge && \
+	  $(BOARDS) space $$tmp/wampedge; status=$$?; rm -rf $$tmp; exit $$status
+	@$(BOARDS) budget $(SIZE_BUDGET) dist
+
+# dist: per board a tarball of the binaries, the sample config and the
+# systemd unit (plus what board/BOARD/ adds or replaces, such as
+# OpenWrt's init script), reproducible; and SHA256SUMS of it all.
+dist: cross
+	@boards=$$($(BOARDS)) || exit 1; echo "$$boards" | while read -r name env; do \
+	  pkg=wampedge-$(VERSION)-$$name; stage=dist/stage/$$pkg; mkdir -p $$stage && \
+	  cp dist/$$name/wampedge dist/$$name/wampcat board/wampedge.json board/systemd/wampedge.service $$stage/ && \
+	  if [ -d board/$$name ]; then cp board/$$name/* $$stage/; fi && \
+	  tar --sort=name --owner=0 --group=0 --numeric-owner --mode=a+rX,go-w --mtime=@$(SOURCE_DATE_EPOCH) \
+	    -C dist/stage -cf - $$pkg | gzip -9n >dist/$$pkg.tar.gz || exit 1; \
+	done
+	@rm -rf dist/stage
+	@cd dist && sha256sum */wampedge */wampcat *.tar.gz >SHA256SUMS && ls -l *.tar.gz && echo "dist/SHA256SUMS written"
+
 # interop: the tests in test/ — every peer × transport × serializer ×
 # scenario (test/interop), mDNS discovery across network namespaces
-# (test/discovery) — installing what they need first; prints the interop
-# matrix, pass or fail.
-interop: interop-deps
+# (test/discovery), the board builds under qemu (test/board) — installing
+# what they need first; prints the interop matrix, pass or fail.
+interop: interop-deps qemu-deps
 	@cd test && INTEROP_MATRIX=$(CURDIR)/test/interop/matrix.txt $(GO) test -count=1 -timeout 20m ./... ; \
 	  status=$$?; cat $(CURDIR)/test/interop/matrix.txt 2>/dev/null; exit $$status
 
@@ -52,8 +113,21 @@ check-generate:
 	    echo "codec/options_gen.go is stale: run 'make generate' and commit it"; exit 1; fi; \
 	  rm -rf $$tmp; echo "generated code up to date"
 
-bench:
+# bench: the unit benchmarks, then the harness (test/bench) that puts the
+# wampedge release build beside nexus, Mosquitto and a frame relay, each
+# in its own process on loopback; prints the table and writes
+# test/bench/RESULTS.md. bench-quick: the harness alone, short runs.
+bench: bench-unit bench-deps
+	cd test && $(GO) run ./bench
+
+bench-quick: bench-deps
+	cd test && $(GO) run ./bench -quick
+
+bench-unit:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+bench-deps:
+	./test/bench/install.sh
 
 # fuzz: every fuzz target for FUZZTIME each; crashers land in testdata/fuzz.
 fuzz:

@@ -46,11 +46,16 @@ func run(args []string) int {
 	check := fs.Bool("check", false, "check the config file and exit")
 	logLevel := fs.String("log-level", "", "log `level`: debug, info, warn or error (default info)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	boardName := fs.String("board", board, "apply board `NAME`'s runtime defaults (memory limit, queue and message sizes; -boards lists them); the config file overrides them")
+	listBoards := fs.Bool("boards", false, "list the board profiles and exit")
 	debugAddr := fs.String("debug-addr", "", "serve runtime and router counters as JSON on http://`HOST:PORT`/debug/vars (keep it on loopback; default off)")
 	useMDNS := fs.Bool("mdns", true, "advertise the TCP listeners on the LAN by mDNS as _wamp._tcp (-mdns=false: do not)")
 	var mdnsIfaces listFlag
 	fs.Var(&mdnsIfaces, "mdns-iface", "advertise only on interface `NAME` (repeatable or a comma list; default every multicast interface)")
 	mdnsName := fs.String("mdns-name", "", "mDNS instance `NAME` (default \"wampedge on HOSTNAME\")")
+	uplinkURL := fs.String("uplink", "", "bridge to the cloud router at `URL` (tcp://, tls://, ws://, wss://); with -uplink-realm")
+	uplinkRealm := fs.String("uplink-realm", "", "the cloud `REALM` of -uplink")
+	uplinkPrefix := fs.String("uplink-prefix", "", "with -uplink: forward topics and procedures under `PREFIX`, both ways, with the same URIs in the cloud (default: all)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: wampedge [flags]\n\nWith no flags: realm realm1, anonymous, RawSocket on tcp://0.0.0.0:8080 and unix://%s.\n\n", DefaultSocket)
 		fs.PrintDefaults()
@@ -69,6 +74,10 @@ func run(args []string) int {
 		fmt.Println(versionString())
 		return 0
 	}
+	if *listBoards {
+		printBoards(os.Stdout)
+		return 0
+	}
 
 	fc := &fileConfig{}
 	if *configPath != "" {
@@ -79,6 +88,11 @@ func run(args []string) int {
 		}
 	} else if *check {
 		fmt.Fprintln(os.Stderr, "wampedge: -check needs -config FILE")
+		return 2
+	}
+	profile, err := applyBoard(*boardName, fc)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wampedge:", err)
 		return 2
 	}
 	if *check {
@@ -116,6 +130,9 @@ func run(args []string) int {
 	if *mdnsName != "" {
 		fc.MDNS.Name = *mdnsName
 	}
+	if *uplinkURL != "" || *uplinkRealm != "" {
+		fc.Uplink = simpleUplink(*uplinkURL, *uplinkRealm, *uplinkPrefix)
+	}
 	if err := fc.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "wampedge:", err)
 		return 2
@@ -152,15 +169,25 @@ func run(args []string) int {
 		}
 	}
 	log.Info("wampedge ready", "version", version, "realms", realmNames(rc))
+	logBoard(log, profile, fc)
 	var adv *mdns.Advertiser
 	if fc.MDNS.enabled() {
 		adv = advertise(fc, rc, network, log)
+	}
+	up, err := startUplink(r, fc, rc, log)
+	if err != nil {
+		log.Error("cannot start the uplink", "err", err)
+		r.Close(context.Background())
+		return 1
 	}
 
 	got := <-sig
 	log.Info("shutting down", "signal", got.String())
 	if adv != nil {
 		adv.Close() // browsers forget the router before it stops answering
+	}
+	if up != nil {
+		up.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -211,8 +238,15 @@ func parseLevel(s string) (slog.Level, error) {
 
 func versionString() string {
 	s := "wampedge " + version
+	var about []string
 	if commit != "" {
-		s += " (commit " + commit + ")"
+		about = append(about, "commit "+commit)
+	}
+	if board != "" {
+		about = append(about, "board "+board)
+	}
+	if len(about) > 0 {
+		s += " (" + strings.Join(about, ", ") + ")"
 	}
 	return s
 }
