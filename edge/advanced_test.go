@@ -451,3 +451,229 @@ func TestMetaAPI(t *testing.T) {
 		t.Errorf("events on leave: %v", order)
 	}
 }
+
+func TestSharedRegistrations(t *testing.T) {
+	r := New(nil)
+	caller := joinPeer(t, r, codec.MsgPack)
+	register := func(p *testPeer, invoke string) codec.Message {
+		p.send(t, &codec.Register{Request: 1, Options: dict(t, map[string]any{"invoke": invoke}), Procedure: []byte("com.example.work")})
+		return p.next(t)
+	}
+	callees := []*testPeer{joinPeer(t, r, codec.MsgPack), joinPeer(t, r, codec.MsgPack), joinPeer(t, r, codec.MsgPack)}
+	for _, p := range callees {
+		if _, ok := register(p, "roundrobin").(*codec.Registered); !ok {
+			t.Fatal("a roundrobin callee was refused")
+		}
+	}
+	// Mixing policies on one URI is refused.
+	other := joinPeer(t, r, codec.MsgPack)
+	if e, ok := register(other, "random").(*codec.Error); !ok || string(e.Error) != errProcedureExists {
+		t.Fatal("invoke random on a roundrobin registration: want procedure_already_exists")
+	}
+	// callTo calls and returns the index of the callee that got it.
+	callTo := func() int {
+		t.Helper()
+		caller.send(t, &codec.Call{Request: 9, Procedure: []byte("com.example.work")})
+		caller.s.flush()
+		for i, p := range callees {
+			if p == nil {
+				continue
+			}
+			if msgs := p.drain(t); len(msgs) == 1 {
+				inv := msgs[0].(*codec.Invocation)
+				p.send(t, &codec.Yield{Request: inv.Request})
+				p.s.flush()
+				caller.next(t)
+				return i
+			}
+		}
+		t.Fatal("no callee got the call")
+		return -1
+	}
+	var order []int
+	for range 4 {
+		order = append(order, callTo())
+	}
+	if !slices.Equal(order, []int{0, 1, 2, 0}) {
+		t.Errorf("roundrobin order %v", order)
+	}
+	// A callee leaving mid-rotation: the others go on taking turns.
+	callees[1].s.leave()
+	callees[1] = nil
+	order = order[:0]
+	for range 4 {
+		order = append(order, callTo())
+	}
+	if slices.Contains(order, 1) || !slices.Contains(order, 0) || !slices.Contains(order, 2) {
+		t.Errorf("after a callee left: %v", order)
+	}
+	// first and last; a single registration refuses a second callee.
+	r2 := New(nil)
+	a, b := joinPeer(t, r2, codec.MsgPack), joinPeer(t, r2, codec.MsgPack)
+	for _, p := range []*testPeer{a, b} {
+		p.send(t, &codec.Register{Request: 1, Options: dict(t, map[string]any{"invoke": "last"}), Procedure: []byte("p.last")})
+		p.next(t)
+	}
+	c2 := joinPeer(t, r2, codec.MsgPack)
+	c2.send(t, &codec.Call{Request: 1, Procedure: []byte("p.last")})
+	c2.s.flush()
+	if _, ok := b.next(t).(*codec.Invocation); !ok {
+		t.Error("invoke last: the last callee did not get the call")
+	}
+	registerWith(t, a, 2, "p.single", "")
+	b.send(t, &codec.Register{Request: 3, Procedure: []byte("p.single")})
+	if e, ok := b.next(t).(*codec.Error); !ok || string(e.Error) != errProcedureExists {
+		t.Error("a second callee of a single registration: want procedure_already_exists")
+	}
+}
+
+func TestEventRetention(t *testing.T) {
+	r := New(&Config{MaxRetained: 2})
+	pub := joinPeer(t, r, codec.MsgPack)
+	retain := dict(t, map[string]any{"retain": true, "disclose_me": true})
+	for _, topic := range []string{"dev.a.state", "dev.b.state", "dev.c.state"} {
+		pub.send(t, &codec.Publish{Request: 1, Options: retain, Topic: []byte(topic), Args: list(t, topic)})
+	}
+	pub.send(t, &codec.Publish{Request: 2, Options: retain, Topic: []byte("dev.c.state"), Args: list(t, "c again")})
+	pub.send(t, &codec.Publish{Request: 3, Topic: []byte("dev.b.state"), Args: list(t, "not retained")})
+	sub := joinPeer(t, r, codec.MsgPack)
+	get := dict(t, map[string]any{"get_retained": true, "match": "prefix"})
+	sub.send(t, &codec.Subscribe{Request: 4, Options: get, Topic: []byte("dev.")})
+	msgs := sub.drain(t)
+	if _, ok := msgs[0].(*codec.Subscribed); !ok || len(msgs) != 3 {
+		t.Fatalf("got %v, want SUBSCRIBED then the 2 retained events (a was evicted: at most 2)", msgs)
+	}
+	got := map[string]any{}
+	for _, m := range msgs[1:] {
+		ev := m.(*codec.Event)
+		var d codec.EventDetails
+		d.Decode(ev.Details)
+		if !d.Retained || d.Publisher != pub.s.id {
+			t.Errorf("retained event details %+v", d)
+		}
+		got[d.Topic] = args(t, ev.Args)[0]
+	}
+	if got["dev.b.state"] != "dev.b.state" || got["dev.c.state"] != "c again" {
+		t.Errorf("retained: %v", got)
+	}
+	// Without get_retained, nothing old comes.
+	other := joinPeer(t, r, codec.MsgPack)
+	subscribeWith(t, other, 5, "dev.c.state", "")
+	if extra := other.drain(t); len(extra) != 0 {
+		t.Errorf("a subscription without get_retained got %v", extra)
+	}
+}
+
+func TestTestament(t *testing.T) {
+	r := New(nil)
+	device, watcher := joinPeer(t, r, codec.MsgPack), joinPeer(t, r, codec.MsgPack)
+	subscribeWith(t, watcher, 1, "dev.7.status", "")
+	device.send(t, &codec.Call{Request: 2, Procedure: []byte("wamp.session.add_testament"),
+		Args: list(t, "dev.7.status", []any{"offline"}, map[string]any{"why": "lost"}), Kwargs: dict(t, map[string]any{"publish_options": map[string]any{"retain": true}})})
+	if _, ok := device.next(t).(*codec.Result); !ok {
+		t.Fatal("add_testament failed")
+	}
+	device.send(t, &codec.Call{Request: 3, Procedure: []byte("wamp.session.add_testament"), Args: list(t, "dev.7.other", []any{1}, map[string]any{})})
+	device.next(t)
+	device.send(t, &codec.Call{Request: 4, Procedure: []byte("wamp.session.add_testament"), Args: list(t, "wamp.evil", []any{}, map[string]any{})})
+	if e, ok := device.next(t).(*codec.Error); !ok || string(e.Error) != errInvalidURI {
+		t.Fatal("a testament on a wamp. topic: want invalid_uri")
+	}
+	device.s.leave() // lost, as to SIGKILL
+	device.s.flush()
+	ev, ok := watcher.next(t).(*codec.Event)
+	if !ok || args(t, ev.Args)[0] != "offline" {
+		t.Fatalf("the testament: %v", ev)
+	}
+	// Retained, so a dashboard that starts later sees the device offline.
+	late := joinPeer(t, r, codec.MsgPack)
+	late.send(t, &codec.Subscribe{Request: 1, Options: dict(t, map[string]any{"get_retained": true}), Topic: []byte("dev.7.status")})
+	if msgs := late.drain(t); len(msgs) != 2 {
+		t.Errorf("a late subscriber got %v, want SUBSCRIBED and the retained testament", msgs)
+	}
+	// flush_testaments forgets them.
+	d2 := joinPeer(t, r, codec.MsgPack)
+	d2.send(t, &codec.Call{Request: 1, Procedure: []byte("wamp.session.add_testament"), Args: list(t, "dev.7.status", []any{"x"}, map[string]any{})})
+	d2.next(t)
+	d2.send(t, &codec.Call{Request: 2, Procedure: []byte("wamp.session.flush_testaments")})
+	if res := d2.next(t).(*codec.Result); asID(args(t, res.Args)[0]) != 1 {
+		t.Errorf("flush_testaments: %v", args(t, res.Args))
+	}
+	d2.s.leave()
+	d2.s.flush()
+	if msgs := watcher.drain(t); len(msgs) != 0 {
+		t.Errorf("a flushed testament was published: %v", msgs)
+	}
+}
+
+func TestSessionKill(t *testing.T) {
+	r := New(nil)
+	admin, victim, bystander := joinPeer(t, r, codec.MsgPack), joinCallee(t, r), joinPeer(t, r, codec.MsgPack)
+	admin.send(t, &codec.Call{Request: 1, Procedure: []byte("wamp.session.kill"), Args: list(t, victim.s.id),
+		Kwargs: dict(t, map[string]any{"reason": "com.example.maintenance", "message": "bye"})})
+	if _, ok := admin.next(t).(*codec.Result); !ok {
+		t.Fatal("kill failed")
+	}
+	g, ok := victim.next(t).(*codec.Goodbye)
+	var cd codec.CloseDetails
+	cd.Decode(codec.TypeGoodbye, g.Details)
+	if !ok || string(g.Reason) != "com.example.maintenance" || cd.Message != "bye" {
+		t.Fatalf("the victim got %v", g)
+	}
+	admin.send(t, &codec.Call{Request: 2, Procedure: []byte("wamp.session.kill"), Args: list(t, admin.s.id)})
+	if e, ok := admin.next(t).(*codec.Error); !ok || string(e.Error) != errNoSuchSession {
+		t.Error("killing oneself: want no_such_session")
+	}
+	admin.send(t, &codec.Call{Request: 3, Procedure: []byte("wamp.session.kill_by_authid"), Args: list(t, "device-7")})
+	if res, ok := admin.next(t).(*codec.Result); !ok || len(args(t, res.Args)[0].([]any)) != 0 {
+		t.Errorf("kill_by_authid of a session already shutting down: %v", res)
+	}
+	admin.send(t, &codec.Call{Request: 4, Procedure: []byte("wamp.session.kill_all")})
+	if res, ok := admin.next(t).(*codec.Result); !ok || asID(args(t, res.Args)[0]) != 1 { // the bystander; the victim is already leaving
+		t.Errorf("kill_all: %v", res)
+	}
+	if _, ok := bystander.next(t).(*codec.Goodbye); !ok {
+		t.Error("kill_all: the bystander got no GOODBYE")
+	}
+}
+
+func TestProgressiveCallInvocations(t *testing.T) {
+	r := New(nil)
+	caller := joinPeer(t, r, codec.MsgPack)
+	callee := joinCallee(t, r, "progressive_call_invocations", "call_canceling")
+	registerWith(t, callee, 1, "com.example.upload", "")
+	chunk := dict(t, map[string]any{"progress": true})
+	for i := range 3 {
+		opts := chunk
+		if i == 2 {
+			opts = nil // the last chunk
+		}
+		caller.send(t, &codec.Call{Request: 7, Options: opts, Procedure: []byte("com.example.upload"), Args: list(t, i)})
+	}
+	caller.s.flush()
+	msgs := callee.drain(t)
+	if len(msgs) != 3 {
+		t.Fatalf("the callee got %d INVOCATIONs, want one per chunk", len(msgs))
+	}
+	inv0 := msgs[0].(*codec.Invocation).Request
+	for i, m := range msgs {
+		inv := m.(*codec.Invocation)
+		var d codec.InvocationDetails
+		d.Decode(inv.Details)
+		if inv.Request != inv0 || d.Progress != (i < 2) || asID(args(t, inv.Args)[0]) != uint64(i) {
+			t.Errorf("chunk %d: request %d progress %v args %v", i, inv.Request, d.Progress, args(t, inv.Args))
+		}
+	}
+	callee.send(t, &codec.Yield{Request: inv0, Args: list(t, "stored")})
+	callee.s.flush()
+	if res, ok := caller.next(t).(*codec.Result); !ok || args(t, res.Args)[0] != "stored" {
+		t.Fatal("no result after the last chunk")
+	}
+	// A callee without the feature: feature_not_supported.
+	plain := joinCallee(t, r, "call_canceling")
+	registerWith(t, plain, 1, "com.example.plain", "")
+	caller.send(t, &codec.Call{Request: 8, Options: chunk, Procedure: []byte("com.example.plain")})
+	if e, ok := caller.next(t).(*codec.Error); !ok || string(e.Error) != errFeatureNotSupported {
+		t.Fatal("a progressive call to a callee without the feature: want feature_not_supported")
+	}
+}

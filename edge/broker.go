@@ -15,6 +15,7 @@ type broker struct {
 	topics   map[string]*subscription // exact
 	patterns patterns[*subscription]  // prefix and wildcard
 	byID     map[uint64]*subscription
+	retained retainedStore
 }
 
 type subscription struct {

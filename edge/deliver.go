@@ -2,6 +2,7 @@ package edge
 
 import (
 	"errors"
+	"time"
 
 	"github.com/wampedge/wampedge/codec"
 )
@@ -71,7 +72,11 @@ func (s *session) deliver(dest *session, o *outgoing, event bool) error {
 	if len(wire) > dest.t.MaxSend() {
 		return errTooLarge
 	}
-	switch dest.q.push(wire) {
+	res := dest.q.push(wire)
+	if res == full && s.waitForRoom(dest) {
+		res = dest.q.push(wire)
+	}
+	switch res {
 	case closed:
 		return errGone
 	case full:
@@ -82,6 +87,62 @@ func (s *session) deliver(dest *session, o *outgoing, event bool) error {
 	}
 	s.dirty[dest] = struct{}{}
 	return nil
+}
+
+// replyLast sends the session's last message to its own peer, ABORT or
+// GOODBYE, after which nothing is queued for it: not the ERRORs its
+// leaving gives the calls it made to itself, nor an event another
+// session publishes meanwhile.
+func (s *session) replyLast(m codec.Message) {
+	s.out.set(m.Append(s.out.msg[:0]))
+	if wire, err := s.out.wire(s.codec.Serializer(), s.jsonCodec); err == nil && len(wire) <= s.t.MaxSend() && s.q.pushLast(wire) == queued {
+		s.dirty[s] = struct{}{}
+	}
+}
+
+// postLast is the router's GOODBYE to a session, from any goroutine:
+// the session's last message, as replyLast.
+func (r *Router) postLast(dest *session, m codec.Message) {
+	wire := m.Append(nil)
+	if ser := dest.codec.Serializer(); ser != codec.MsgPack {
+		var err error
+		if wire, err = codec.NewCodec(ser).Encode(nil, wire); err != nil {
+			return
+		}
+	}
+	if dest.q.pushLast(wire) == queued {
+		dest.q.signal()
+	}
+}
+
+// waitForRoom holds this session's reader — and so the peer sending to
+// dest — until dest's writer has taken its queue, for at most
+// SlowConsumerWait since dest's queue filled: a consumer that is slower
+// for a moment slows its producers down instead of losing messages; one
+// that stays stuck meets the slow-consumer policy once the wait is over,
+// and at once for every later message. It reports whether there is room.
+func (s *session) waitForRoom(dest *session) bool {
+	wait := s.router.cfg.SlowConsumerWait
+	if wait <= 0 || dest == s {
+		return false
+	}
+	since, room := dest.q.waitRoom()
+	if room == nil {
+		return true
+	}
+	left := wait - time.Since(since)
+	if left <= 0 {
+		return false
+	}
+	s.flush() // wake the writers this session has queued for, dest's too
+	t := time.NewTimer(left)
+	defer t.Stop()
+	select {
+	case <-room:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // kill disconnects a session from outside its own goroutines.

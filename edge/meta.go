@@ -62,7 +62,7 @@ func subscriptionDetails(sub *subscription) map[string]any {
 }
 
 func registrationDetails(reg *registration) map[string]any {
-	return map[string]any{"id": reg.id, "created": iso8601(reg.created), "uri": reg.procedure, "match": reg.match, "invoke": "single"}
+	return map[string]any{"id": reg.id, "created": iso8601(reg.created), "uri": reg.procedure, "match": reg.match, "invoke": reg.invoke}
 }
 
 func (s *session) sessionDetails() map[string]any {
@@ -81,6 +81,7 @@ func badArgument(format string, a ...any) error {
 // metaCall answers a CALL to a wamp. procedure.
 func (s *session) metaCall(c *codec.Call) {
 	var args []any
+	var kwargs map[string]any
 	if len(c.Args) > 0 {
 		v, _, err := msgp.ReadIntfBytes(c.Args)
 		if err != nil {
@@ -89,12 +90,20 @@ func (s *session) metaCall(c *codec.Call) {
 		}
 		args, _ = v.([]any)
 	}
+	if len(c.Kwargs) > 0 {
+		v, _, err := msgp.ReadIntfBytes(c.Kwargs)
+		if err != nil {
+			s.replyError(codec.TypeCall, c.Request, errInvalidArgument, "keyword arguments: "+err.Error())
+			return
+		}
+		kwargs, _ = v.(map[string]any)
+	}
 	handler := metaProcedures[string(c.Procedure)]
 	if handler == nil {
 		s.replyError(codec.TypeCall, c.Request, errNoSuchProcedure, fmt.Sprintf("the router has no procedure %q", c.Procedure))
 		return
 	}
-	result, err := handler(s.realm, s, args)
+	result, err := handler(s.realm, s, args, kwargs)
 	if err != nil {
 		uri := errInvalidArgument
 		if me, ok := err.(*metaError); ok {
@@ -111,16 +120,16 @@ func (s *session) metaCall(c *codec.Call) {
 	s.reply(&codec.Result{Request: c.Request, Args: payload})
 }
 
-type metaProcedure func(rl *realm, caller *session, args []any) (any, error)
+type metaProcedure func(rl *realm, caller *session, args []any, kwargs map[string]any) (any, error)
 
 var metaProcedures = map[string]metaProcedure{
-	"wamp.session.count": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.session.count": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		return len(rl.sessionsWith(args)), nil
 	},
-	"wamp.session.list": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.session.list": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		return ids(rl.sessionsWith(args)), nil
 	},
-	"wamp.session.get": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.session.get": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		id, err := idArg(args)
 		if err != nil {
 			return nil, err
@@ -133,7 +142,7 @@ var metaProcedures = map[string]metaProcedure{
 		}
 		return s.sessionDetails(), nil
 	},
-	"wamp.registration.list": func(rl *realm, _ *session, _ []any) (any, error) {
+	"wamp.registration.list": func(rl *realm, _ *session, _ []any, kwargs map[string]any) (any, error) {
 		d := &rl.dealer
 		d.mu.RLock()
 		defer d.mu.RUnlock()
@@ -143,7 +152,7 @@ var metaProcedures = map[string]metaProcedure{
 		}
 		return out, nil
 	},
-	"wamp.registration.lookup": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.registration.lookup": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		uri, match, err := uriArgs(args)
 		if err != nil {
 			return nil, err
@@ -156,37 +165,38 @@ var metaProcedures = map[string]metaProcedure{
 		}
 		return nil, nil
 	},
-	"wamp.registration.match": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.registration.match": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		uri, _, err := uriArgs(args)
 		if err != nil {
 			return nil, err
 		}
-		if reg := rl.dealer.lookup([]byte(uri)); reg != nil {
+		if reg, _ := rl.dealer.lookup([]byte(uri)); reg != nil {
 			return reg.id, nil
 		}
 		return nil, nil
 	},
-	"wamp.registration.get": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.registration.get": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		reg, err := rl.registration(args)
 		if err != nil {
 			return nil, err
 		}
 		return registrationDetails(reg), nil
 	},
-	"wamp.registration.list_callees": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.registration.list_callees": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		reg, err := rl.registration(args)
 		if err != nil {
 			return nil, err
 		}
-		return []any{reg.callee.id}, nil
+		return rl.dealer.calleeIDs(reg), nil
 	},
-	"wamp.registration.count_callees": func(rl *realm, _ *session, args []any) (any, error) {
-		if _, err := rl.registration(args); err != nil {
+	"wamp.registration.count_callees": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
+		reg, err := rl.registration(args)
+		if err != nil {
 			return nil, err
 		}
-		return 1, nil
+		return len(rl.dealer.calleeIDs(reg)), nil
 	},
-	"wamp.subscription.list": func(rl *realm, _ *session, _ []any) (any, error) {
+	"wamp.subscription.list": func(rl *realm, _ *session, _ []any, kwargs map[string]any) (any, error) {
 		b := &rl.broker
 		b.mu.RLock()
 		defer b.mu.RUnlock()
@@ -196,7 +206,7 @@ var metaProcedures = map[string]metaProcedure{
 		}
 		return out, nil
 	},
-	"wamp.subscription.lookup": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.subscription.lookup": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		uri, match, err := uriArgs(args)
 		if err != nil {
 			return nil, err
@@ -209,7 +219,7 @@ var metaProcedures = map[string]metaProcedure{
 		}
 		return nil, nil
 	},
-	"wamp.subscription.match": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.subscription.match": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		uri, _, err := uriArgs(args)
 		if err != nil {
 			return nil, err
@@ -226,14 +236,14 @@ var metaProcedures = map[string]metaProcedure{
 		}
 		return out, nil
 	},
-	"wamp.subscription.get": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.subscription.get": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		sub, err := rl.subscription(args)
 		if err != nil {
 			return nil, err
 		}
 		return subscriptionDetails(sub), nil
 	},
-	"wamp.subscription.list_subscribers": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.subscription.list_subscribers": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		sub, err := rl.subscription(args)
 		if err != nil {
 			return nil, err
@@ -242,7 +252,7 @@ var metaProcedures = map[string]metaProcedure{
 		defer rl.broker.mu.RUnlock()
 		return ids(sub.subscribers), nil
 	},
-	"wamp.subscription.count_subscribers": func(rl *realm, _ *session, args []any) (any, error) {
+	"wamp.subscription.count_subscribers": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		sub, err := rl.subscription(args)
 		if err != nil {
 			return nil, err

@@ -27,6 +27,16 @@ func (s *session) onPublish(msg []byte) bool {
 		}
 		return true
 	}
+	ok, disclose := s.allowed(ActionPublish, p.Topic)
+	if !ok {
+		if o.Acknowledge {
+			s.replyError(codec.TypePublish, p.Request, errNotAuthorized, notAuthorized(ActionPublish, p.Topic, s.authrole))
+		}
+		return true
+	}
+	if disclose {
+		o.DiscloseMe = true
+	}
 	publication := randomID()
 	s.publish(p, publication)
 	if o.Acknowledge {
@@ -40,6 +50,11 @@ func (s *session) onPublish(msg []byte) bool {
 // since the subscription ID and, for patterns, the topic differ.
 func (s *session) publish(p *codec.Publish, publication uint64) {
 	b := &s.realm.broker
+	if s.popts.Retain { // rare: keeping it takes the lock for writing
+		b.mu.Lock()
+		b.retain(s, p, publication)
+		b.mu.Unlock()
+	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	s.matched = b.appendMatches(s.matched[:0], p.Topic)
@@ -154,11 +169,22 @@ func (s *session) onSubscribe(msg []byte) bool {
 		s.replyError(codec.TypeSubscribe, m.Request, errInvalidURI, fmt.Sprintf("%q is not a valid URI for match %s", m.Topic, match))
 		return true
 	}
+	if ok, _ := s.allowed(ActionSubscribe, m.Topic); !ok {
+		s.replyError(codec.TypeSubscribe, m.Request, errNotAuthorized, notAuthorized(ActionSubscribe, m.Topic, s.authrole))
+		return true
+	}
+	if max := s.router.cfg.MaxSubscriptions; max > 0 && len(s.subs) >= max {
+		s.replyError(codec.TypeSubscribe, m.Request, errTooManySubscriptions, s.limitReached("subscriptions", max))
+		return true
+	}
 	var sub *subscription
 	created := s.realm.broker.subscribe(s, m.Topic, match, s.router.newID, func(got *subscription) {
 		sub = got
 		s.subs[sub.id] = sub
 		s.reply(&codec.Subscribed{Request: m.Request, Subscription: sub.id})
+		if o.GetRetained {
+			s.sendRetained(&s.realm.broker, sub)
+		}
 	})
 	if created {
 		s.metaEvent(metaSubOnCreate, s.id, subscriptionDetails(sub))

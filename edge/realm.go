@@ -8,6 +8,7 @@ type realm struct {
 	name   string
 	broker broker
 	dealer dealer
+	policy *policy // nil: open to anonymous clients
 
 	mu       sync.Mutex
 	sessions map[uint64]*session
@@ -22,10 +23,15 @@ func newRealm(name string) *realm {
 	}
 }
 
-func (rl *realm) join(s *session) {
+// join adds s, unless the realm has max sessions already (0: no limit).
+func (rl *realm) join(s *session, max int) bool {
 	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if max > 0 && len(rl.sessions) >= max {
+		return false
+	}
 	rl.sessions[s.id] = s
-	rl.mu.Unlock()
+	return true
 }
 
 func (rl *realm) leave(s *session) {

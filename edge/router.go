@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,27 @@ type Config struct {
 	QueueBytes int
 	// SlowConsumer is the policy for a full queue (Disconnect).
 	SlowConsumer SlowConsumerPolicy
+	// SlowConsumerWait is how long a session whose queue is full may hold
+	// up the sessions sending to it before the policy applies (1s): their
+	// readers wait meanwhile, so nothing is lost to a consumer that is
+	// slow for a moment. Negative: the policy applies at once.
+	SlowConsumerWait time.Duration
+	// Policies say who may join each realm and what roles may do there,
+	// by realm name; a realm without one is open to anonymous clients.
+	Policies map[string]*RealmPolicy
+
+	// Limits; zero means none.
+	MaxSessions      int           // sessions joined to any realm
+	MaxSubscriptions int           // per session
+	MaxRegistrations int           // per session
+	MaxPendingCalls  int           // calls in progress per session, as caller
+	CallTimeout      time.Duration // the longest a call may run: the router ends it with wamp.error.timeout
+
+	// Retained events (PUBLISH retain: true), per realm: at most this
+	// many (1000) and bytes (1 MiB); the oldest go first.
+	MaxRetained      int
+	MaxRetainedBytes int
+
 	// Agent is announced in WELCOME.
 	Agent string
 	// Logger receives the router's log; nil discards it.
@@ -68,8 +90,17 @@ func (c *Config) withDefaults() Config {
 	if d.QueueBytes <= 0 {
 		d.QueueBytes = 1 << 20
 	}
+	if d.MaxRetained <= 0 {
+		d.MaxRetained = 1000
+	}
+	if d.MaxRetainedBytes <= 0 {
+		d.MaxRetainedBytes = 1 << 20
+	}
 	if d.SlowConsumer == "" {
 		d.SlowConsumer = Disconnect
+	}
+	if d.SlowConsumerWait == 0 {
+		d.SlowConsumerWait = time.Second
 	}
 	if d.Agent == "" {
 		d.Agent = "wampedge"
@@ -95,6 +126,23 @@ func (c *Config) Validate() error {
 	if c.QueueBytes < 0 {
 		return errors.New("queue_bytes: must not be negative")
 	}
+	for name, lim := range map[string]int{"max_sessions": c.MaxSessions, "max_subscriptions": c.MaxSubscriptions,
+		"max_registrations": c.MaxRegistrations, "max_pending_calls": c.MaxPendingCalls} {
+		if lim < 0 {
+			return fmt.Errorf("%s: must not be negative", name)
+		}
+	}
+	if c.CallTimeout < 0 {
+		return errors.New("call_timeout: must not be negative")
+	}
+	for name, p := range c.Policies {
+		if !slices.Contains(c.Realms, name) && !(len(c.Realms) == 0 && name == "realm1") && !c.AutoRealms {
+			return fmt.Errorf("realm %q has a policy but is not one of the realms", name)
+		}
+		if _, err := p.prepare(c.StrictURIs); err != nil {
+			return fmt.Errorf("realm %s: %w", name, err)
+		}
+	}
 	return nil
 }
 
@@ -118,6 +166,7 @@ type Transport interface {
 // Stats are the router's counters.
 type Stats struct {
 	Sessions           int    // sessions now joined to a realm
+	AuthFailures       uint64 // joins refused for a wrong secret or signature
 	SlowConsumerKills  uint64 // sessions disconnected for a full queue
 	DroppedEvents      uint64 // events dropped: queue full (drop policy) or too large for the peer
 	ProtocolViolations uint64 // sessions aborted for protocol violations
@@ -138,6 +187,10 @@ type Router struct {
 	wg        sync.WaitGroup // listeners' Serve loops
 	live      sync.WaitGroup // sessions
 
+	policies map[string]*policy // prepared Config.Policies
+
+	joined        atomic.Int64 // sessions joined to a realm
+	authFailures  atomic.Uint64
 	nextID        atomic.Uint64 // subscription and registration IDs
 	slowKills     atomic.Uint64
 	droppedEvents atomic.Uint64
@@ -154,10 +207,43 @@ func New(cfg *Config) *Router {
 		sessions: make(map[*session]struct{}),
 		ids:      make(map[uint64]struct{}),
 	}
+	r.policies = make(map[string]*policy)
+	for name, rp := range c.Policies {
+		p, err := rp.prepare(c.StrictURIs)
+		if err != nil { // Validate says why; fail closed: nobody joins
+			r.log.Error("realm closed: its policy is invalid", "realm", name, "err", err)
+			p = &policy{RealmPolicy: &RealmPolicy{}, roles: map[string]*permissions{}}
+		}
+		r.policies[name] = p
+	}
 	for _, name := range c.Realms {
-		r.realms[name] = newRealm(name)
+		r.realms[name] = r.newRealm(name)
 	}
 	return r
+}
+
+func (r *Router) newRealm(name string) *realm {
+	rl := newRealm(name)
+	rl.policy = r.policies[name]
+	return rl
+}
+
+// admit counts a session in against the router's and the realm's
+// session limits, joining it to the realm; or says which limit it hit.
+func (r *Router) admit(rl *realm, s *session) string {
+	if n := r.joined.Add(1); r.cfg.MaxSessions > 0 && n > int64(r.cfg.MaxSessions) {
+		r.joined.Add(-1)
+		return fmt.Sprintf("the router has its maximum of %d sessions", r.cfg.MaxSessions)
+	}
+	max := 0
+	if rl.policy != nil {
+		max = rl.policy.MaxSessions
+	}
+	if !rl.join(s, max) {
+		r.joined.Add(-1)
+		return fmt.Sprintf("realm %s has its maximum of %d sessions", rl.name, max)
+	}
+	return ""
 }
 
 // Listener is a source of RawSocket connections: a TCP or Unix
@@ -198,7 +284,7 @@ func (r *Router) ServeListener(l Listener) error {
 	r.mu.Unlock()
 	go func() {
 		defer r.wg.Done()
-		if err := l.Serve(func(c *rawsocket.Conn) { r.Serve(c) }); err != nil {
+		if err := l.Serve(func(c *rawsocket.Conn) { r.serveFrom(c, l.String(), false) }); err != nil {
 			r.log.Error("listener stopped", "listener", l.String(), "err", err)
 		}
 	}()
@@ -215,9 +301,13 @@ func (r *Router) Serve(t Transport) { r.serve(t, false) }
 // called. No listener serves a connection this way.
 func (r *Router) ServeInternal(t Transport) { r.serve(t, true) }
 
-func (r *Router) serve(t Transport, internal bool) {
+func (r *Router) serve(t Transport, internal bool) { r.serveFrom(t, "", internal) }
+
+// serveFrom runs a session that came in on listener (its URL).
+func (r *Router) serveFrom(t Transport, listener string, internal bool) {
 	s := newSession(r, t)
 	s.internal = internal
+	s.listener = listener
 	if !r.track(s) {
 		t.Close()
 		return
@@ -271,7 +361,7 @@ func (r *Router) realm(name []byte) *realm {
 	if !r.cfg.AutoRealms {
 		return nil
 	}
-	rl := newRealm(string(name))
+	rl := r.newRealm(string(name))
 	r.realms[rl.name] = rl
 	r.log.Info("realm created", "realm", rl.name)
 	return rl
@@ -280,6 +370,7 @@ func (r *Router) realm(name []byte) *realm {
 // Stats returns the router's counters.
 func (r *Router) Stats() Stats {
 	st := Stats{
+		AuthFailures:       r.authFailures.Load(),
 		SlowConsumerKills:  r.slowKills.Load(),
 		DroppedEvents:      r.droppedEvents.Load(),
 		ProtocolViolations: r.violations.Load(),
@@ -309,8 +400,21 @@ func (r *Router) Close(ctx context.Context) error {
 	for _, l := range listeners {
 		l.Close()
 	}
+	// In two steps, so that a publication acknowledged before a
+	// subscriber's GOODBYE has its event queued before it: every session
+	// stops routing, and the readers finish the message they are in; only
+	// then does each get its GOODBYE.
+	var leaving []*session
 	for _, s := range sessions {
-		s.shutdown()
+		if s.stopRouting() {
+			leaving = append(leaving, s)
+		}
+	}
+	for _, s := range leaving {
+		s.settle(ctx)
+	}
+	for _, s := range leaving {
+		s.sayGoodbye(closeSystemShutdown, "the router is shutting down")
 	}
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); r.live.Wait(); close(done) }()

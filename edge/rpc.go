@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/tinylib/msgp/msgp"
 	"github.com/wampedge/wampedge/codec"
@@ -14,12 +15,17 @@ type pendingCall struct {
 	caller   *session
 	request  uint64 // the caller's CALL request ID
 	progress bool   // the caller receives progressive results
+	timer    *time.Timer
+	timeout  time.Duration // the timer's: it starts again at each progressive result
 }
 
-// outCall is a call of this session as caller, for CANCEL to find.
+// outCall is a call of this session as caller, for CANCEL and the
+// chunks of a progressive call invocation to find.
 type outCall struct {
-	callee *session
-	inv    uint64 // the callee's INVOCATION request ID
+	callee      *session
+	inv         uint64 // the callee's INVOCATION request ID
+	reg         uint64 // the registration
+	progressive bool   // more chunks of the call are to come
 }
 
 func (s *session) onRegister(msg []byte) bool {
@@ -32,12 +38,17 @@ func (s *session) onRegister(msg []byte) bool {
 		return s.violation(err.Error())
 	}
 	match, ok := matchPolicy(o.Match)
-	switch {
-	case !ok:
+	if !ok {
 		s.replyError(codec.TypeRegister, m.Request, errOptionNotAllowed, "match "+strconv.Quote(o.Match)+": want exact, prefix or wildcard")
 		return true
-	case o.Invoke != "" && o.Invoke != "single":
-		s.replyError(codec.TypeRegister, m.Request, errOptionNotAllowed, "invoke "+strconv.Quote(o.Invoke)+": this router offers single registrations only")
+	}
+	invoke := o.Invoke
+	switch invoke {
+	case "":
+		invoke = invokeSingle
+	case invokeSingle, invokeRoundRobin, invokeRandom, invokeFirst, invokeLast:
+	default:
+		s.replyError(codec.TypeRegister, m.Request, errOptionNotAllowed, "invoke "+strconv.Quote(o.Invoke)+": want single, roundrobin, random, first or last")
 		return true
 	}
 	if !validPattern(m.Procedure, s.strict(), match) {
@@ -48,18 +59,29 @@ func (s *session) onRegister(msg []byte) bool {
 		s.replyError(codec.TypeRegister, m.Request, errInvalidURI, fmt.Sprintf("%q: the wamp. namespace is reserved for the router", m.Procedure))
 		return true
 	}
+	if ok, _ := s.allowed(ActionRegister, m.Procedure); !ok {
+		s.replyError(codec.TypeRegister, m.Request, errNotAuthorized, notAuthorized(ActionRegister, m.Procedure, s.authrole))
+		return true
+	}
+	if max := s.router.cfg.MaxRegistrations; max > 0 && len(s.regs) >= max {
+		s.replyError(codec.TypeRegister, m.Request, errTooManyRegistrations, s.limitReached("registrations", max))
+		return true
+	}
 	var reg *registration
-	s.realm.dealer.register(s, m.Procedure, match, o.DiscloseCaller, s.router.newID, func(got *registration) {
+	var created bool
+	s.realm.dealer.register(s, m.Procedure, match, invoke, o.DiscloseCaller, s.router.newID, func(got *registration, isNew bool) {
 		if got == nil {
-			s.replyError(codec.TypeRegister, m.Request, errProcedureExists, fmt.Sprintf("procedure %q (match %s) is already registered", m.Procedure, match))
+			s.replyError(codec.TypeRegister, m.Request, errProcedureExists, fmt.Sprintf("procedure %q (match %s) is already registered, and not shared with invoke %s", m.Procedure, match, invoke))
 			return
 		}
-		reg = got
+		reg, created = got, isNew
 		s.regs[reg.id] = reg
 		s.reply(&codec.Registered{Request: m.Request, Registration: reg.id})
 	})
-	if reg != nil {
+	if created {
 		s.metaEvent(metaRegOnCreate, s.id, registrationDetails(reg))
+	}
+	if reg != nil {
 		s.metaEvent(metaRegOnRegister, s.id, reg.id)
 	}
 	return true
@@ -76,10 +98,12 @@ func (s *session) onUnregister(msg []byte) bool {
 		return true
 	}
 	delete(s.regs, m.Registration)
-	s.realm.dealer.unregister(reg)
+	deleted := s.realm.dealer.unregister(reg, s)
 	s.reply(&codec.Unregistered{Request: m.Request})
 	s.metaEvent(metaRegOnUnregister, s.id, reg.id)
-	s.metaEvent(metaRegOnDelete, s.id, reg.id)
+	if deleted {
+		s.metaEvent(metaRegOnDelete, s.id, reg.id)
+	}
 	return true
 }
 
@@ -91,29 +115,44 @@ func (s *session) onCall(msg []byte) bool {
 	if err := o.Decode(c.Options); err != nil {
 		return s.violation(err.Error())
 	}
-	if o.Progress {
-		return s.violation("CALL with progress: the router does not offer progressive call invocations")
-	}
 	if err := codec.CheckPayload(codec.TypeCall, "Options", c.Options, c.Args); err != nil {
 		return s.violation(err.Error())
+	}
+	if handled, ok := s.callChunk(c, o.Progress); handled {
+		return ok
 	}
 	if problem := s.checkURI(c.Procedure, false); problem != "" {
 		s.replyError(codec.TypeCall, c.Request, errInvalidURI, problem)
 		return true
 	}
+	ok, disclose := s.allowed(ActionCall, c.Procedure)
+	if !ok {
+		s.replyError(codec.TypeCall, c.Request, errNotAuthorized, notAuthorized(ActionCall, c.Procedure, s.authrole))
+		return true
+	}
+	if disclose {
+		o.DiscloseMe = true
+	}
 	if reserved(c.Procedure) {
 		s.metaCall(c)
 		return true
 	}
-	reg := s.realm.dealer.lookup(c.Procedure)
+	reg, callee := s.realm.dealer.lookup(c.Procedure)
 	if reg == nil {
 		s.replyError(codec.TypeCall, c.Request, errNoSuchProcedure, fmt.Sprintf("no callee registered %q", c.Procedure))
 		return true
 	}
-	callee := reg.callee
+	if o.Progress && !(callee.calleeChunks && callee.calleeCancel) {
+		s.replyError(codec.TypeCall, c.Request, errFeatureNotSupported, "the callee takes no progressive call invocations")
+		return true
+	}
 	progress := o.ReceiveProgress && callee.calleeProgress
-	if !s.startCall(c.Request) {
+	switch s.startCall(c.Request) {
+	case callBusy:
 		return s.violation(fmt.Sprintf("CALL request ID %d is already in use by a call in progress", c.Request))
+	case callLimit:
+		s.replyError(codec.TypeCall, c.Request, errTooManyCalls, s.limitReached("calls in progress", s.router.cfg.MaxPendingCalls))
+		return true
 	}
 	inv, ok := callee.expect(pendingCall{caller: s, request: c.Request, progress: progress})
 	if !ok { // the callee is leaving
@@ -121,9 +160,12 @@ func (s *session) onCall(msg []byte) bool {
 		s.replyError(codec.TypeCall, c.Request, errNoSuchProcedure, fmt.Sprintf("the callee of %q is leaving", c.Procedure))
 		return true
 	}
-	s.trackCall(c.Request, outCall{callee: callee, inv: inv})
+	s.trackCall(c.Request, outCall{callee: callee, inv: inv, reg: reg.id, progressive: o.Progress})
+	if d := s.callTimeout(o.Timeout); d > 0 {
+		callee.startTimer(inv, d)
+	}
 	m := codec.Invocation{Request: inv, Registration: reg.id, Args: c.Args, Kwargs: c.Kwargs}
-	m.Details = s.invocationDetails(reg, c.Procedure, progress)
+	m.Details = s.invocationDetails(reg, c.Procedure, progress, o.Progress)
 	s.out.set(m.Append(s.out.msg[:0]))
 	// A call the callee's leave took meanwhile has had its answer there.
 	if err := s.deliver(callee, &s.out, false); err != nil && callee.forget(inv) {
@@ -137,15 +179,18 @@ func (s *session) onCall(msg []byte) bool {
 // concrete procedure for a pattern registration, the caller's identity
 // when disclosed, receive_progress. Nil (an empty dict) in the common
 // case.
-func (s *session) invocationDetails(reg *registration, procedure []byte, progress bool) []byte {
+func (s *session) invocationDetails(reg *registration, procedure []byte, progress, chunk bool) []byte {
 	o := &s.copts
 	pattern := reg.match != matchExact
 	disclose := o.DiscloseMe || reg.discloseCaller
 	forward := s.internal && len(o.ForwardFor) > 0
-	if !pattern && !disclose && !forward && !progress {
+	if !pattern && !disclose && !forward && !progress && !chunk {
 		return nil
 	}
 	n := 0 // keys
+	if chunk {
+		n++
+	}
 	if pattern {
 		n++
 	}
@@ -174,23 +219,66 @@ func (s *session) invocationDetails(reg *registration, procedure []byte, progres
 	if progress {
 		b = msgp.AppendBool(msgp.AppendString(b, "receive_progress"), true)
 	}
+	if chunk {
+		b = msgp.AppendBool(msgp.AppendString(b, "progress"), true)
+	}
 	s.details = b
 	return b
+}
+
+// callChunk routes a CALL that continues a progressive call invocation
+// (WAMP.md §8.3): the same request ID, to the same callee and
+// invocation; the chunk without progress is the last. handled is false
+// for a CALL that starts a call.
+func (s *session) callChunk(c *codec.Call, progress bool) (handled, ok bool) {
+	s.outMu.Lock()
+	oc, found := s.outCalls[c.Request]
+	if found && oc.progressive && !progress { // the last chunk
+		s.outCalls[c.Request] = outCall{callee: oc.callee, inv: oc.inv, reg: oc.reg}
+	}
+	s.outMu.Unlock()
+	switch {
+	case !found:
+		return false, true
+	case !oc.progressive || oc.callee == nil:
+		return true, s.violation(fmt.Sprintf("CALL request ID %d is already in use by a call in progress", c.Request))
+	}
+	m := codec.Invocation{Request: oc.inv, Registration: oc.reg, Args: c.Args, Kwargs: c.Kwargs}
+	if progress {
+		m.Details = progressDetails
+	}
+	s.out.set(m.Append(s.out.msg[:0]))
+	if err := s.deliver(oc.callee, &s.out, false); err != nil && oc.callee.forget(oc.inv) {
+		s.endCall(c.Request)
+		s.replyError(codec.TypeCall, c.Request, deliveryErrorURI(err), "the call could not reach its callee: "+err.Error())
+	}
+	return true, true
 }
 
 // startCall reserves a request ID for a call of this session as caller;
 // false if it is in use by a call in progress. It is reserved before the
 // invocation exists, so that a callee leaving in between, which ends the
 // call with endCall, leaves nothing behind.
-func (s *session) startCall(request uint64) bool {
+func (s *session) startCall(request uint64) callStart {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
 	if _, busy := s.outCalls[request]; busy {
-		return false
+		return callBusy
+	}
+	if max := s.router.cfg.MaxPendingCalls; max > 0 && len(s.outCalls) >= max {
+		return callLimit
 	}
 	s.outCalls[request] = outCall{}
-	return true
+	return callStarted
 }
+
+type callStart int
+
+const (
+	callStarted callStart = iota
+	callBusy              // the request ID is in use
+	callLimit             // MaxPendingCalls reached
+)
 
 // trackCall records which invocation a call became, unless it has ended.
 func (s *session) trackCall(request uint64, oc outCall) {
@@ -234,8 +322,11 @@ func nextInv(last uint64) uint64 {
 func (s *session) forget(inv uint64) bool {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
-	_, pending := s.calls[inv]
+	p, pending := s.calls[inv]
 	delete(s.calls, inv)
+	if p.timer != nil {
+		p.timer.Stop()
+	}
 	return pending
 }
 
@@ -247,8 +338,14 @@ func (s *session) answered(inv uint64, progressive bool) (p pendingCall, found, 
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
 	p, found = s.calls[inv]
-	if found && !progressive {
+	switch {
+	case found && !progressive:
 		delete(s.calls, inv)
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+	case found && p.timer != nil && p.progress:
+		p.timer.Reset(p.timeout) // the limit is between results
 	}
 	return p, found, inv <= s.lastInv
 }

@@ -1,8 +1,10 @@
 package edge
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,6 +20,7 @@ const (
 	stateHello        int32 = iota // waiting for HELLO
 	stateEstablished               // joined to a realm
 	stateShuttingDown              // the router sent GOODBYE; waiting for the reply
+	stateChallenged                // the router sent CHALLENGE; waiting for AUTHENTICATE
 )
 
 // session is one client connection. Its reader goroutine decodes each
@@ -32,6 +35,7 @@ type session struct {
 	log    *slog.Logger
 	state  atomic.Int32
 	killed atomic.Bool
+	busy   atomic.Bool // the reader is routing a message (see Router.Close)
 
 	// Set when the session joins, before other sessions can see it.
 	id             uint64
@@ -41,10 +45,19 @@ type session struct {
 	authmethod     string
 	calleeProgress bool // takes progressive results: progressive_call_results and call_canceling
 	calleeCancel   bool // takes INTERRUPT: call_canceling
+	calleeChunks   bool // takes progressive call invocations
 
 	// internal is a bridge in the router's own process (the uplink): it
 	// may forward the identity of the peers it acts for (forward_for).
 	internal bool
+
+	listener string       // the URL of the listener it came in on
+	agent    string       // HELLO.Details.agent
+	pending  *challenge   // the CHALLENGE sent, until AUTHENTICATE
+	perms    *permissions // the role's; nil: everything allowed
+
+	testaments    [2][]testament // detached, destroyed; owned by the reader
+	killedQuietly atomic.Bool    // by wamp.session.kill_all: no testaments
 
 	// Owned by the reader goroutine.
 	in      []byte   // a JSON frame turned into MessagePack
@@ -98,7 +111,7 @@ func (s *session) run() {
 		return
 	}
 	hello := time.AfterFunc(s.router.cfg.HelloTimeout, func() {
-		if s.state.Load() == stateHello {
+		if st := s.state.Load(); st == stateHello || st == stateChallenged {
 			s.log.Info("session closed: no HELLO in time", "timeout", s.router.cfg.HelloTimeout)
 			s.t.Close()
 		}
@@ -140,7 +153,13 @@ func (s *session) readLoop() error {
 		if s.codec.Serializer() != codec.MsgPack {
 			s.in = msg // keep the grown scratch
 		}
-		if !s.handle(msg) {
+		// busy is set before handle reads the state: Router.Close, which
+		// changes the state and then reads busy, waits for a message
+		// routed in the state before.
+		s.busy.Store(true)
+		ok := s.handle(msg)
+		s.busy.Store(false)
+		if !ok {
 			return nil
 		}
 		if !s.t.Buffered() {
@@ -193,6 +212,14 @@ func (s *session) handle(msg []byte) bool {
 			return s.violation(fmt.Sprintf("expected HELLO as the first message, got %v", t))
 		}
 		return s.onHello(msg)
+	case stateChallenged:
+		switch t {
+		case codec.TypeAuthenticate:
+			return s.onAuthenticate(msg)
+		case codec.TypeAbort:
+			return false
+		}
+		return s.violation(fmt.Sprintf("expected AUTHENTICATE after CHALLENGE, got %v", t))
 	case stateShuttingDown:
 		// Only the GOODBYE reply matters now (WAMP.md §2.1, transition 14).
 		return t != codec.TypeGoodbye
@@ -256,22 +283,71 @@ func (s *session) onHello(msg []byte) bool {
 	if rl == nil {
 		return s.abort(errNoSuchRealm, fmt.Sprintf("no realm %q on this router", h.Realm))
 	}
-	if len(d.AuthMethods) > 0 && !contains(d.AuthMethods, "anonymous") {
-		return s.abort(errNoMatchingAuthMethod, "this router offers anonymous authentication only")
-	}
 	s.id = s.router.newSessionID()
-	s.realm = rl
-	s.authid = d.AuthID
-	if s.authid == "" {
-		s.authid = strconv.FormatUint(s.id, 10)
-	}
-	s.authrole = "anonymous"
-	s.authmethod = "anonymous"
+	s.agent = d.Agent
 	callee := d.Roles["callee"].Features
 	s.calleeCancel = callee["call_canceling"] || callee["call_cancelling"]
 	s.calleeProgress = callee["progressive_call_results"] && s.calleeCancel
+	s.calleeChunks = callee["progressive_call_invocations"]
+	if s.internal { // the router's own bridge
+		return s.welcome(rl, d.AuthID, "trusted", "internal")
+	}
+	p := rl.policy
+	if p == nil { // an open realm
+		if len(d.AuthMethods) > 0 && !contains(d.AuthMethods, authAnonymous) {
+			return s.abort(errNoMatchingAuthMethod, "realm "+rl.name+" offers anonymous authentication only")
+		}
+		return s.welcome(rl, d.AuthID, authAnonymous, authAnonymous)
+	}
+	method := s.pickMethod(p, &d)
+	switch method {
+	case "":
+		s.log.Info("join refused: no authentication method in common", "realm", rl.name, "offered", d.AuthMethods, "authid", d.AuthID, "listener", s.listener)
+		return s.abort(errNoMatchingAuthMethod, fmt.Sprintf("realm %s offers none of %v on this listener", rl.name, d.AuthMethods))
+	case authAnonymous:
+		return s.welcome(rl, d.AuthID, p.anonymousRole(), authAnonymous)
+	}
+	c := &challenge{rl: rl, p: p, method: method, authid: d.AuthID}
+	ch, ok := s.challengeFor(c, &d)
+	if !ok {
+		return false
+	}
+	s.pending = c
+	s.state.Store(stateChallenged)
+	s.reply(ch)
+	return true
+}
+
+// onAuthenticate checks the answer to the CHALLENGE.
+func (s *session) onAuthenticate(msg []byte) bool {
+	var m codec.Authenticate
+	if err := m.Decode(msg); err != nil {
+		return s.violation(err.Error())
+	}
+	c := s.pending
+	s.pending = nil
+	if !c.verify(m.Signature) {
+		s.router.authFailures.Add(1)
+		s.log.Warn("authentication failed", "realm", c.rl.name, "authid", c.authid, "method", c.method, "listener", s.listener)
+		return s.abort(errAuthenticationFailed, fmt.Sprintf("%s authentication failed", c.method))
+	}
+	return s.welcome(c.rl, c.user.AuthID, c.user.Role, c.method)
+}
+
+// welcome joins the session to its realm, within the session limits.
+func (s *session) welcome(rl *realm, authid, authrole, authmethod string) bool {
+	if authid == "" {
+		authid = strconv.FormatUint(s.id, 10)
+	}
+	if why := s.router.admit(rl, s); why != "" {
+		s.log.Warn("join refused", "realm", rl.name, "authid", authid, "limit", why)
+		return s.abort(errTooManySessions, why)
+	}
+	s.realm, s.authid, s.authrole, s.authmethod = rl, authid, authrole, authmethod
+	if p := rl.policy; p != nil && p.roles != nil && !s.internal {
+		s.perms = p.roles[authrole]
+	}
 	s.log = s.router.log.With("session", s.id, "realm", rl.name)
-	rl.join(s)
 	s.state.Store(stateEstablished)
 	wd := codec.WelcomeDetails{
 		Roles: map[string]codec.Role{
@@ -281,13 +357,24 @@ func (s *session) onHello(msg []byte) bool {
 		Realm:        rl.name,
 		AuthID:       s.authid,
 		AuthRole:     s.authrole,
-		AuthMethod:   "anonymous",
+		AuthMethod:   s.authmethod,
 		AuthProvider: "static",
 		Agent:        s.router.cfg.Agent,
 	}
 	details, _ := wd.MarshalMsg(nil)
+	room := s.t.MaxSend() - 64 // the rest of WELCOME
+	if s.codec.Serializer() == codec.JSON {
+		room /= 2 // JSON is longer
+	}
+	if len(details) > room {
+		// A peer that takes only small messages (a microcontroller that
+		// announced 512 bytes) gets the roles without their features,
+		// which it could not use anyway.
+		wd.Roles = map[string]codec.Role{"broker": {}, "dealer": {}}
+		details, _ = wd.MarshalMsg(nil)
+	}
 	s.reply(&codec.Welcome{Session: s.id, Details: details})
-	s.log.Debug("session joined", "authid", s.authid, "agent", d.Agent, "serializer", s.codec.Name())
+	s.log.Debug("session joined", "authid", s.authid, "authrole", s.authrole, "authmethod", s.authmethod, "agent", s.agent, "serializer", s.codec.Name())
 	s.metaEvent(metaSessionOnJoin, s.sessionDetails())
 	return true
 }
@@ -301,14 +388,19 @@ var (
 		"pattern_based_subscription":    true,
 		"subscription_meta_api":         true,
 		"session_meta_api":              true,
+		"event_retention":               true,
 	}
 	dealerFeatures = map[string]bool{
-		"caller_identification":      true,
-		"pattern_based_registration": true,
-		"progressive_call_results":   true,
-		"call_canceling":             true,
-		"registration_meta_api":      true,
-		"session_meta_api":           true,
+		"caller_identification":        true,
+		"pattern_based_registration":   true,
+		"progressive_call_results":     true,
+		"call_canceling":               true,
+		"call_timeout":                 true,
+		"shared_registration":          true,
+		"progressive_call_invocations": true,
+		"registration_meta_api":        true,
+		"session_meta_api":             true,
+		"testament_meta_api":           true,
 	}
 )
 
@@ -317,7 +409,7 @@ func (s *session) onGoodbye(msg []byte) bool {
 	if err := m.Decode(msg); err != nil {
 		return s.violation(err.Error())
 	}
-	s.reply(&codec.Goodbye{Reason: []byte(closeGoodbyeAndOut)})
+	s.replyLast(&codec.Goodbye{Reason: []byte(closeGoodbyeAndOut)})
 	s.log.Debug("session left", "reason", string(m.Reason))
 	return false
 }
@@ -364,36 +456,76 @@ func (s *session) leave() {
 		}
 	}
 	for id, reg := range s.regs {
-		rl.dealer.unregister(reg)
+		deleted := rl.dealer.unregister(reg, s)
 		delete(s.regs, id)
 		s.metaEvent(metaRegOnUnregister, s.id, reg.id)
-		s.metaEvent(metaRegOnDelete, s.id, reg.id)
+		if deleted {
+			s.metaEvent(metaRegOnDelete, s.id, reg.id)
+		}
 	}
+	s.publishTestaments()
 	s.callMu.Lock()
 	s.gone = true
 	calls := s.calls
 	s.calls = nil
 	s.callMu.Unlock()
 	for _, p := range calls {
+		if p.timer != nil {
+			p.timer.Stop()
+		}
 		p.caller.endCall(p.request)
 		s.sendError(p.caller, codec.TypeCall, p.request, errCanceled, "the callee left before it answered")
 	}
 	rl.leave(s)
+	s.router.joined.Add(-1)
 	s.metaEvent(metaSessionOnLeave, s.id, s.authid, s.authrole)
 }
 
 // shutdown starts the router's GOODBYE (wamp.close.system_shutdown); a
 // session not yet joined is closed at once.
 func (s *session) shutdown() {
+	s.closeWith(closeSystemShutdown, "the router is shutting down")
+}
+
+// closeWith starts the router's GOODBYE with a reason, from any
+// goroutine; a session not joined is closed at once.
+func (s *session) closeWith(reason, message string) {
+	if s.stopRouting() {
+		s.sayGoodbye(reason, message)
+	}
+}
+
+// stopRouting puts a joined session in the shutting down state, in
+// which its reader routes nothing but the GOODBYE reply; false if it
+// was not joined (its connection is closed at once) or is shutting
+// down already.
+func (s *session) stopRouting() bool {
 	if !s.state.CompareAndSwap(stateEstablished, stateShuttingDown) {
-		s.t.Close()
-		return
+		if s.state.Load() != stateShuttingDown {
+			s.t.Close()
+		}
+		return false
 	}
-	d, _ := (&codec.CloseDetails{Message: "the router is shutting down"}).MarshalMsg(nil)
-	msg := (&codec.Goodbye{Details: d, Reason: []byte(closeSystemShutdown)}).Append(nil)
-	if wire, err := s.codec.Encode(nil, msg); err == nil && s.q.push(wire) == queued {
-		s.q.signal()
+	return true
+}
+
+// settle waits until the session's reader is done with the message it
+// was routing when stopRouting was called, if any, or ctx ends.
+func (s *session) settle(ctx context.Context) {
+	for i := 0; s.busy.Load() && ctx.Err() == nil; i++ {
+		if i < 100 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(10 * time.Microsecond)
+		}
 	}
+}
+
+// sayGoodbye sends the router's GOODBYE, the session's last message,
+// and closes the connection GoodbyeTimeout later.
+func (s *session) sayGoodbye(reason, message string) {
+	d, _ := (&codec.CloseDetails{Message: message}).MarshalMsg(nil)
+	s.router.postLast(s, &codec.Goodbye{Details: d, Reason: []byte(reason)})
 	time.AfterFunc(s.router.cfg.GoodbyeTimeout, func() { s.t.Close() })
 }
 
@@ -407,7 +539,7 @@ func (s *session) violation(message string) bool {
 // abort sends ABORT; the session ends and its connection closes.
 func (s *session) abort(reason, message string) bool {
 	d, _ := (&codec.CloseDetails{Message: message}).MarshalMsg(nil)
-	s.reply(&codec.Abort{Details: d, Reason: []byte(reason)})
+	s.replyLast(&codec.Abort{Details: d, Reason: []byte(reason)})
 	return false
 }
 

@@ -16,6 +16,17 @@ const (
 	errNoMatchingAuthMethod = "wamp.error.no_matching_auth_method"
 	errInvalidArgument      = "wamp.error.invalid_argument"
 	errNetworkFailure       = "wamp.error.network_failure"
+	errAuthenticationFailed = "wamp.error.authentication_failed"
+	errNotAuthorized        = "wamp.error.not_authorized"
+	errTimeout              = "wamp.error.timeout"
+	errFeatureNotSupported  = "wamp.error.feature_not_supported"
 	closeGoodbyeAndOut      = "wamp.close.goodbye_and_out"
 	closeSystemShutdown     = "wamp.close.system_shutdown"
+
+	// Limits (no WAMP URI says these): a clear name, and a message with
+	// the number.
+	errTooManySessions      = "wampedge.error.too_many_sessions"
+	errTooManySubscriptions = "wampedge.error.too_many_subscriptions"
+	errTooManyRegistrations = "wampedge.error.too_many_registrations"
+	errTooManyCalls         = "wampedge.error.too_many_calls"
 )

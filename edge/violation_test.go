@@ -101,7 +101,7 @@ var violations = []violation{
 	{name: "exclude_me an int", joined: true, json: `[16, 1, {"exclude_me": 0}, "com.example.topic"]`, words: []string{"exclude_me"}},
 	{name: "match an int", joined: true, json: `[32, 1, {"match": 1}, "com.example.topic"]`, words: []string{"match"}},
 	{name: "unknown match policy", joined: true, json: `[64, 1, {"match": "fuzzy"}, "com.example.proc"]`, words: []string{"match", "fuzzy"}},
-	{name: "progressive invocation", joined: true, json: `[48, 1, {"progress": true}, "com.example.proc"]`, words: []string{"progress"}},
+	{name: "receive_progress not a bool", joined: true, json: `[48, 1, {"receive_progress": "yes"}, "com.example.proc"]`, words: []string{"receive_progress"}},
 
 	// Answers to invocations that do not exist.
 	{name: "yield never invoked", joined: true, json: `[70, 5, {}]`, words: []string{"YIELD", "5"}},

@@ -1,6 +1,7 @@
 package rawsocket
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -38,12 +39,15 @@ var (
 )
 
 // Read buffer sizes: a connection starts with a small buffer and grows it
-// only for a frame that needs it; once such a frame is done, a buffer
-// over shrinkOver goes back to the start size, so an idle session holds
+// for a frame that needs it, or, up to streamBuffer, while reads keep
+// filling it (a busy publisher: fewer, larger reads). Once such a frame
+// is done a buffer over shrinkOver goes back to the start size, and a
+// stream buffer does when the reads dwindle, so an idle session holds
 // little memory whatever it received once.
 const (
-	startBuffer = 4 << 10
-	shrinkOver  = 64 << 10
+	startBuffer  = 4 << 10
+	streamBuffer = 64 << 10
+	shrinkOver   = 64 << 10
 )
 
 // Conn is one RawSocket connection after its handshake: whole WAMP
@@ -62,7 +66,10 @@ type Conn struct {
 	r, w int
 
 	frameTimeout time.Duration
-	deadlineSet  bool // a read deadline is armed for a partial frame
+	lastRead     int // bytes the last read brought, of what it could
+	lastRoom     int
+	deadlineSet  bool       // a read deadline is armed for a partial frame
+	ka           *keepalive // the router's PINGs to a silent peer; nil: none
 
 	wmu    sync.Mutex
 	wbuf   []byte // frames being written, header and body together (under wmu)
@@ -81,6 +88,16 @@ func (c *Conn) Serializer() codec.Serializer { return c.serializer }
 func (c *Conn) MaxRecv() int { return c.recvMax }
 func (c *Conn) MaxSend() int { return c.sendMax }
 
+// TLS is the state of a TLS connection (after its handshake), or nil.
+func (c *Conn) TLS() *tls.ConnectionState {
+	tc, ok := c.rw.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	st := tc.ConnectionState()
+	return &st
+}
+
 // RemoteAddr is the peer's address, or nil when the connection is not a
 // network connection.
 func (c *Conn) RemoteAddr() net.Addr {
@@ -97,7 +114,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 // Any error leaves the connection unusable; the caller closes it.
 func (c *Conn) ReadMsg() ([]byte, error) {
 	if c.r == c.w && cap(c.rbuf) > shrinkOver {
-		c.rbuf, c.r, c.w = nil, 0, 0
+		c.rbuf, c.r, c.w, c.lastRoom = nil, 0, 0, 0
 	}
 	for {
 		if c.w-c.r >= 4 {
@@ -193,18 +210,26 @@ func (c *Conn) reserve(need int) {
 	}
 	buf := make([]byte, size)
 	c.w = copy(buf, c.rbuf[c.r:c.w])
-	c.r, c.rbuf = 0, buf
+	c.r, c.rbuf, c.lastRoom = 0, buf, 0 // a frame's size, not a stream's
 }
 
 // fill reads as much as the buffer holds: a burst of small frames comes
 // in with one read, and all of it is parsed before the next.
 func (c *Conn) fill() error {
 	c.armFrameTimeout()
+	c.resizeForStream()
 	c.rbuf = c.rbuf[:cap(c.rbuf)]
 	n, err := c.rw.Read(c.rbuf[c.w:])
+	c.lastRead, c.lastRoom = n, len(c.rbuf)-c.w
 	c.w += n
 	if n > 0 {
+		if c.ka != nil {
+			c.ka.touch()
+		}
 		return nil
+	}
+	if c.ka != nil && c.ka.expired.Load() {
+		return ErrPingTimeout
 	}
 	if c.deadlineSet && errors.Is(err, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("%w (%d bytes of a frame, then %v of silence)", ErrFrameTimeout, c.w-c.r, c.frameTimeout)
@@ -213,6 +238,27 @@ func (c *Conn) fill() error {
 		err = io.ErrNoProgress
 	}
 	return err
+}
+
+// resizeForStream doubles the buffer, up to streamBuffer, after a read
+// that filled it, and takes a stream buffer back to the start size after
+// a read that brought less than a sixteenth of it; what is unparsed (the
+// start of a frame) moves along.
+func (c *Conn) resizeForStream() {
+	if c.lastRoom == 0 {
+		return
+	}
+	size, pending := cap(c.rbuf), c.w-c.r
+	switch {
+	case c.lastRead == c.lastRoom && size < streamBuffer:
+		size = min(2*size, streamBuffer)
+	case c.lastRead < c.lastRoom/16 && size > startBuffer && size <= streamBuffer && pending < startBuffer/2:
+		size = startBuffer
+	default:
+		return
+	}
+	buf := make([]byte, size)
+	c.rbuf, c.r, c.w, c.lastRoom = buf, 0, copy(buf, c.rbuf[c.r:c.w]), 0
 }
 
 // armFrameTimeout sets a read deadline while part of a frame is
@@ -280,7 +326,7 @@ func (c *Conn) flushLocked() error {
 		return ErrClosed
 	}
 	_, err := c.rw.Write(c.wbuf)
-	if cap(c.wbuf) > shrinkOver {
+	if cap(c.wbuf) > shrinkOver && len(c.wbuf) < shrinkOver/4 { // the burst is over
 		c.wbuf = nil
 	}
 	return err
@@ -303,6 +349,9 @@ func (c *Conn) Close() error {
 	// the connection under it is what unblocks that writer.
 	if c.closed.Swap(true) {
 		return nil
+	}
+	if c.ka != nil {
+		c.ka.stop()
 	}
 	if cl, ok := c.rw.(io.Closer); ok {
 		return cl.Close()

@@ -569,3 +569,36 @@ func TestReadErrors(t *testing.T) {
 		}
 	}
 }
+
+// A busy stream of small frames: reads that fill the buffer double it,
+// up to streamBuffer (fewer, larger reads); once the reads dwindle it is
+// back to the start size.
+func TestBufferFollowsStream(t *testing.T) {
+	msgs := make([][]byte, 3000)
+	for i := range msgs {
+		msgs[i] = pattern(100, byte(i))
+	}
+	busy := frames(msgs...)
+	trickle := frames(msgs[:4]...)
+	c := testConn(chunked(append(busy, trickle...), len(busy)), MaxLength, MaxLength)
+	for i := range len(msgs) - 10 {
+		if _, err := c.ReadMsg(); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if size := cap(c.rbuf); size != streamBuffer {
+		t.Errorf("read buffer of %d bytes in a busy stream, want %d", size, streamBuffer)
+	}
+	for range 14 {
+		if _, err := c.ReadMsg(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The next read, the one an idle session waits in, has the small buffer.
+	if _, err := c.ReadMsg(); err != io.EOF {
+		t.Fatalf("after the last message: %v", err)
+	}
+	if size := cap(c.rbuf); size != startBuffer {
+		t.Errorf("read buffer of %d bytes once the stream dwindled, want %d", size, startBuffer)
+	}
+}

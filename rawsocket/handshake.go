@@ -87,6 +87,14 @@ type Config struct {
 	// router whose traffic would not fit, rather than failing message by
 	// message later.
 	MinPeerLength int
+	// PingInterval and PingTimeout are the router's keepalive (Accept
+	// only): after PingInterval without a byte from the peer it sends a
+	// PING, and closes the connection if nothing, PONG or anything else,
+	// arrives within PingTimeout more (ReadMsg returns ErrPingTimeout).
+	// Zero means DefaultPingInterval and DefaultPingTimeout; a negative
+	// value turns the keepalive off.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
 }
 
 // exponent returns the L nibble that announces at least n bytes.
@@ -173,6 +181,9 @@ func Accept(rw io.ReadWriter, cfg Config) (*Conn, error) {
 	}
 	c := newConn(rw, s, lengthOf(l), peerMax)
 	c.frameTimeout = cfg.FrameTimeout
+	if interval, timeout, ok := cfg.keepaliveSettings(); ok {
+		startKeepalive(c, interval, timeout)
+	}
 	return c, nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/user"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +67,9 @@ type ListenConfig struct {
 	TLS *tls.Config
 	// SocketMode, if not zero, is the file mode of a Unix socket.
 	SocketMode fs.FileMode
+	// SocketGroup, if set, is the group (a name or a number) that owns a
+	// Unix socket: with mode 0660, who may connect.
+	SocketGroup string
 	// MaxConns, if not zero, refuses connections past this many at once
 	// with the handshake error "maximum connection count reached".
 	MaxConns int
@@ -101,8 +106,8 @@ func Listen(rawURL string, cfg ListenConfig) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rawsocket: %w", err)
 	}
-	if ep.Network == "unix" && cfg.SocketMode != 0 {
-		if err := os.Chmod(ep.Address, cfg.SocketMode); err != nil {
+	if ep.Network == "unix" {
+		if err := setSocketOwner(ep.Address, cfg.SocketMode, cfg.SocketGroup); err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("rawsocket: %w", err)
 		}
@@ -116,6 +121,27 @@ func Listen(rawURL string, cfg ListenConfig) (*Listener, error) {
 		ep.Address = net.JoinHostPort(host, bound)
 	}
 	return &Listener{ln: ln, ep: ep, cfg: cfg}, nil
+}
+
+// setSocketOwner applies a Unix socket's mode and group, when set.
+func setSocketOwner(path string, mode fs.FileMode, group string) error {
+	if group != "" {
+		gid, err := strconv.Atoi(group)
+		if err != nil {
+			g, err := user.LookupGroup(group)
+			if err != nil {
+				return err
+			}
+			gid, _ = strconv.Atoi(g.Gid)
+		}
+		if err := os.Chown(path, -1, gid); err != nil {
+			return err
+		}
+	}
+	if mode != 0 {
+		return os.Chmod(path, mode)
+	}
+	return nil
 }
 
 func removeStaleSocket(path string) error {

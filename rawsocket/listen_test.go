@@ -10,14 +10,17 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"math/big"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -365,5 +368,29 @@ func TestListenerLogsRefusal(t *testing.T) {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log %q does not mention %q", log.String(), want)
 		}
+	}
+}
+
+// A Unix socket's group and mode, for "who on the board may connect".
+func TestListenSocketGroup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sock")
+	l, err := Listen("unix://"+path, ListenConfig{SocketMode: 0o660, SocketGroup: "daemon"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := user.LookupGroup("daemon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gid := fmt.Sprint(fi.Sys().(*syscall.Stat_t).Gid); gid != g.Gid || fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket gid %s mode %v, want %s and 0660", gid, fi.Mode().Perm(), g.Gid)
+	}
+	if _, err := Listen("unix://"+filepath.Join(t.TempDir(), "t.sock"), ListenConfig{SocketGroup: "no-such-group-here"}); err == nil {
+		t.Error("an unknown group: no error")
 	}
 }

@@ -38,13 +38,25 @@ type fileConfig struct {
 
 type realmConfig struct {
 	Name string `json:"name"`
+	// Who may join and what they may do (see auth.go); absent: anyone,
+	// anything.
+	Anonymous   *anonymousConfig `json:"anonymous"`
+	Users       []userConfig     `json:"users"`
+	Roles       []roleConfig     `json:"roles"`
+	MaxSessions int              `json:"max_sessions"`
 }
 
 type listenerConfig struct {
-	URL        string `json:"url"`
-	MaxLength  int    `json:"max_length"`  // bytes; rounded up to a power of two
-	SocketMode string `json:"socket_mode"` // octal, e.g. "0660"
-	MaxConns   int    `json:"max_conns"`
+	URL         string `json:"url"`
+	MaxLength   int    `json:"max_length"`   // bytes; rounded up to a power of two
+	SocketMode  string `json:"socket_mode"`  // octal, e.g. "0660"
+	SocketGroup string `json:"socket_group"` // a group name or number
+	// tls:// listeners: the certificate and key files, and the CA file
+	// that client certificates must be signed by (then required).
+	TLSCert     string `json:"tls_cert"`
+	TLSKey      string `json:"tls_key"`
+	TLSClientCA string `json:"tls_client_ca"`
+	MaxConns    int    `json:"max_conns"`
 	// Serial lines (serial:///dev/ttyUSB0): these override the URL's
 	// parameters of the same names.
 	Baud     int    `json:"baud"`
@@ -90,6 +102,16 @@ type limitsConfig struct {
 	GoodbyeTimeout   duration `json:"goodbye_timeout"`
 	QueueBytes       int      `json:"queue_bytes"`
 	SlowConsumer     string   `json:"slow_consumer"`
+	SlowConsumerWait duration `json:"slow_consumer_wait"`
+	MaxSessions      int      `json:"max_sessions"`
+	MaxSubscriptions int      `json:"max_subscriptions"`
+	MaxRegistrations int      `json:"max_registrations"`
+	MaxPendingCalls  int      `json:"max_pending_calls"`
+	CallTimeout      duration `json:"call_timeout"`
+	// The RawSocket keepalive: a PING after ping_interval of silence,
+	// the connection closed after ping_timeout more; "off" turns it off.
+	PingInterval duration `json:"ping_interval"`
+	PingTimeout  duration `json:"ping_timeout"`
 }
 
 // duration is a time.Duration written as "10s" in JSON. check parses it,
@@ -108,6 +130,15 @@ func (d duration) parse() (time.Duration, error) {
 }
 
 func (d duration) value() time.Duration { v, _ := d.parse(); return v }
+
+// keepalive is a ping setting for rawsocket.Config: "off" is -1, which
+// turns the keepalive off; zero keeps rawsocket's default.
+func (d duration) keepalive() time.Duration {
+	if d == "off" {
+		return -1
+	}
+	return d.value()
+}
 
 // loadConfig reads and checks a config file; errors name the bad field.
 func loadConfig(path string) (*fileConfig, error) {
@@ -154,6 +185,9 @@ func (fc *fileConfig) check() error {
 		if r.Name == "" {
 			return fmt.Errorf("realms[%d].name: missing", i)
 		}
+		if _, err := r.policy(); err != nil {
+			return fmt.Errorf("realms[%d].%w", i, err)
+		}
 	}
 	for i, l := range fc.Listeners {
 		if l.isSerial() {
@@ -166,8 +200,10 @@ func (fc *fileConfig) check() error {
 		if err != nil {
 			return fmt.Errorf("listeners[%d].url: %v", i, err)
 		}
-		if ep.Scheme == "tls" { // the config has no certificate to give it
-			return fmt.Errorf("listeners[%d].url: %q: tls:// needs a certificate, which the config cannot give; use tcp:// or unix://", i, l.URL)
+		if ep.Scheme == "tls" {
+			if _, err := l.listenerTLS(); err != nil {
+				return fmt.Errorf("listeners[%d]: %s: %v", i, l.URL, err)
+			}
 		}
 		if _, err := l.mode(); err != nil {
 			return fmt.Errorf("listeners[%d].socket_mode: %v", i, err)
@@ -192,7 +228,14 @@ func (fc *fileConfig) check() error {
 		{"handshake_timeout", fc.Limits.HandshakeTimeout},
 		{"hello_timeout", fc.Limits.HelloTimeout},
 		{"goodbye_timeout", fc.Limits.GoodbyeTimeout},
+		{"call_timeout", fc.Limits.CallTimeout},
+		{"slow_consumer_wait", fc.Limits.SlowConsumerWait},
+		{"ping_interval", fc.Limits.PingInterval},
+		{"ping_timeout", fc.Limits.PingTimeout},
 	} {
+		if d.d == "off" && strings.HasPrefix(d.field, "ping_") {
+			continue
+		}
 		if _, err := d.d.parse(); err != nil {
 			return fmt.Errorf("limits.%s: %v", d.field, err)
 		}
@@ -213,7 +256,7 @@ func (fc *fileConfig) check() error {
 	}
 	rc := fc.routerConfig()
 	if err := rc.Validate(); err != nil {
-		if strings.HasPrefix(err.Error(), "queue_bytes") || strings.HasPrefix(err.Error(), "slow_consumer") {
+		if !strings.HasPrefix(err.Error(), "realm") {
 			return fmt.Errorf("limits.%v", err)
 		}
 		return err
@@ -234,15 +277,28 @@ func (l listenerConfig) mode() (fs.FileMode, error) {
 
 func (fc *fileConfig) routerConfig() edge.Config {
 	c := edge.Config{
-		AutoRealms:     fc.AutoRealms,
-		StrictURIs:     fc.StrictURIs,
-		HelloTimeout:   fc.Limits.HelloTimeout.value(),
-		GoodbyeTimeout: fc.Limits.GoodbyeTimeout.value(),
-		QueueBytes:     fc.Limits.QueueBytes,
-		SlowConsumer:   edge.SlowConsumerPolicy(fc.Limits.SlowConsumer),
+		AutoRealms:       fc.AutoRealms,
+		StrictURIs:       fc.StrictURIs,
+		HelloTimeout:     fc.Limits.HelloTimeout.value(),
+		GoodbyeTimeout:   fc.Limits.GoodbyeTimeout.value(),
+		QueueBytes:       fc.Limits.QueueBytes,
+		SlowConsumer:     edge.SlowConsumerPolicy(fc.Limits.SlowConsumer),
+		SlowConsumerWait: fc.Limits.SlowConsumerWait.value(),
+
+		MaxSessions:      fc.Limits.MaxSessions,
+		MaxSubscriptions: fc.Limits.MaxSubscriptions,
+		MaxRegistrations: fc.Limits.MaxRegistrations,
+		MaxPendingCalls:  fc.Limits.MaxPendingCalls,
+		CallTimeout:      fc.Limits.CallTimeout.value(),
 	}
 	for _, r := range fc.Realms {
 		c.Realms = append(c.Realms, r.Name)
+		if p, _ := r.policy(); p != nil { // check reported its errors
+			if c.Policies == nil {
+				c.Policies = map[string]*edge.RealmPolicy{}
+			}
+			c.Policies[r.Name] = p
+		}
 	}
 	return c
 }
@@ -258,8 +314,11 @@ func (fc *fileConfig) listenConfig(l listenerConfig) rawsocket.ListenConfig {
 			MaxLength:     maxLen,
 			MinPeerLength: fc.Limits.MinPeerLength,
 			Timeout:       fc.Limits.HandshakeTimeout.value(),
+			PingInterval:  fc.Limits.PingInterval.keepalive(),
+			PingTimeout:   fc.Limits.PingTimeout.keepalive(),
 		},
-		SocketMode: mode,
-		MaxConns:   l.MaxConns,
+		SocketMode:  mode,
+		SocketGroup: l.SocketGroup,
+		MaxConns:    l.MaxConns,
 	}
 }

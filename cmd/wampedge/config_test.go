@@ -135,7 +135,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad listener URL", `{"listeners": [{"url": "tcp://127.0.0.1:1"}, {"url": "http://127.0.0.1:2"}]}`, []string{"listeners[1].url", "scheme"}},
 		{"listener without port", `{"listeners": [{"url": "tcp://127.0.0.1"}]}`, []string{"listeners[0].url", "HOST:PORT"}},
 		{"listener without path", `{"listeners": [{"url": "unix://"}]}`, []string{"listeners[0].url"}},
-		{"tls listener", `{"listeners": [{"url": "tls://127.0.0.1:8443"}]}`, []string{"listeners[0].url", "certificate"}},
+		{"tls listener without a certificate", `{"listeners": [{"url": "tls://127.0.0.1:8443"}]}`, []string{"listeners[0]", "tls_cert"}},
 		{"serial bad baud", `{"listeners": [{"url": "serial:///dev/ttyUSB0?baud=fast"}]}`, []string{"listeners[0]", "baud"}},
 		{"serial bad framing field", `{"listeners": [{"url": "serial:///dev/ttyUSB0", "framing": "hdlc"}]}`, []string{"listeners[0]", "framing"}},
 		{"serial bad parity field", `{"listeners": [{"url": "serial:///dev/ttyUSB0", "parity": "maybe"}]}`, []string{"listeners[0]", "parity"}},
@@ -193,8 +193,8 @@ func TestCheckFlagOverrides(t *testing.T) {
 		want string // "" when valid
 	}{
 		{"zero", fileConfig{}, ""},
-		{"realms", fileConfig{Realms: []realmConfig{{"a"}, {"b"}}}, ""},
-		{"bad realm", fileConfig{Realms: []realmConfig{{"a"}, {"b#"}}}, "realms[1]"},
+		{"realms", fileConfig{Realms: []realmConfig{{Name: "a"}, {Name: "b"}}}, ""},
+		{"bad realm", fileConfig{Realms: []realmConfig{{Name: "a"}, {Name: "b#"}}}, "realms[1]"},
 		{"listeners", fileConfig{Listeners: []listenerConfig{{URL: "tcp://127.0.0.1:0"}, {URL: "unix:///tmp/x.sock"}}}, ""},
 		{"bad listener", fileConfig{Listeners: []listenerConfig{{URL: "127.0.0.1:8080"}}}, "listeners[0].url"},
 		{"log level", fileConfig{LogLevel: "WARNING"}, ""},

@@ -46,6 +46,7 @@ func run(args []string) int {
 	check := fs.Bool("check", false, "check the config file and exit")
 	logLevel := fs.String("log-level", "", "log `level`: debug, info, warn or error (default info)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	hashMethod := fs.String("hash", "", "read a secret from stdin and print what to put in the config instead: `METHOD` ticket or wampcra (a salted hash or key)")
 	boardName := fs.String("board", board, "apply board `NAME`'s runtime defaults (memory limit, queue and message sizes; -boards lists them); the config file overrides them")
 	listBoards := fs.Bool("boards", false, "list the board profiles and exit")
 	debugAddr := fs.String("debug-addr", "", "serve runtime and router counters as JSON on http://`HOST:PORT`/debug/vars (keep it on loopback; default off)")
@@ -69,6 +70,13 @@ func run(args []string) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "wampedge: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if *hashMethod != "" {
+		if err := hashSecret(*hashMethod, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "wampedge:", err)
+			return 2
+		}
+		return 0
 	}
 	if *showVersion {
 		fmt.Println(versionString())
@@ -201,6 +209,13 @@ func run(args []string) int {
 // it returns).
 func listen(r *edge.Router, fc *fileConfig, l listenerConfig, log *slog.Logger) (*rawsocket.Listener, error) {
 	lc := fc.listenConfig(l)
+	if strings.HasPrefix(l.URL, "tls:") {
+		t, err := l.listenerTLS()
+		if err != nil {
+			return nil, err
+		}
+		lc.TLS = t
+	}
 	if !l.isSerial() {
 		return r.Listen(l.URL, lc)
 	}
