@@ -7,6 +7,9 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Release builds leave out net/http's HTTP/2, which nothing here speaks
 # (the uplink's WebSocket upgrade is HTTP/1.1): 400 KB on ARM.
 TAGS     ?= nethttpomithttp2
+# 32-bit ARM kernels use 4 KiB pages: segments aligned to that, not to the
+# linker's 64 KiB, save 120 KB of padding.
+ARM32_LDFLAGS := -R 4096
 GOFILES   = $(shell git ls-files '*.go' | grep -v '_gen.go$$')
 
 # Boards (board/): the profiles, one "NAME GOOS=... GOARCH=..." line each.
@@ -61,7 +64,8 @@ cross:
 	@rm -rf dist && mkdir -p dist
 	@boards=$$($(BOARDS)) || exit 1; echo "$$boards" | while read -r name env; do \
 	  echo "dist/$$name: $$env"; \
-	  env $$env CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS) -X main.board='$$name \
+	  ld='$(LDFLAGS)'; case "$$env " in *"GOARCH=arm "*) ld="$$ld $(ARM32_LDFLAGS)";; esac; \
+	  env $$env CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags "$$ld -X main.board=$$name" \
 	    -o dist/$$name/ ./cmd/wampedge ./cmd/wampcat || exit 1; \
 	done
 	@$(BOARDS) sizes dist
@@ -70,7 +74,7 @@ cross:
 # unstripped build, summed per module and package), then whether it is
 # within SIZE_BUDGET.
 size: cross
-	@tmp=$$(mktemp -d) && GOOS=linux GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -o $$tmp/wampedge ./cmd/wampedge && \
+	@tmp=$$(mktemp -d) && GOOS=linux GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(ARM32_LDFLAGS)' -o $$tmp/wampedge ./cmd/wampedge && \
 	  $(BOARDS) space $$tmp/wampedge; status=$$?; rm -rf $$tmp; exit $$status
 	@$(BOARDS) budget $(SIZE_BUDGET) dist
 

@@ -11,8 +11,8 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/user"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,13 +126,9 @@ func Listen(rawURL string, cfg ListenConfig) (*Listener, error) {
 // setSocketOwner applies a Unix socket's mode and group, when set.
 func setSocketOwner(path string, mode fs.FileMode, group string) error {
 	if group != "" {
-		gid, err := strconv.Atoi(group)
+		gid, err := groupID(group)
 		if err != nil {
-			g, err := user.LookupGroup(group)
-			if err != nil {
-				return err
-			}
-			gid, _ = strconv.Atoi(g.Gid)
+			return err
 		}
 		if err := os.Chown(path, -1, gid); err != nil {
 			return err
@@ -142,6 +138,26 @@ func setSocketOwner(path string, mode fs.FileMode, group string) error {
 		return os.Chmod(path, mode)
 	}
 	return nil
+}
+
+// groupID is a group's number: given, or looked up in /etc/group (a
+// few lines instead of os/user, which the size budget feels).
+func groupID(group string) (int, error) {
+	if gid, err := strconv.Atoi(group); err == nil {
+		return gid, nil
+	}
+	data, err := os.ReadFile("/etc/group")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(data)) {
+		// name:password:GID:members
+		f := strings.Split(strings.TrimSpace(line), ":")
+		if len(f) >= 3 && f[0] == group {
+			return strconv.Atoi(f[2])
+		}
+	}
+	return 0, fmt.Errorf("unknown group %q", group)
 }
 
 func removeStaleSocket(path string) error {
