@@ -267,7 +267,9 @@ func TestFaultChurn(t *testing.T) {
 		}()
 	}
 	for time.Now().Before(deadline) {
-		if st := tb.Stats(); st.Sessions > workers+witnesses {
+		// A worker's last session may still be leaving (the router sees a
+		// dropped connection a moment later) while its next one joins.
+		if st := tb.Stats(); st.Sessions > 2*workers+witnesses {
 			t.Errorf("%d sessions with %d workers", st.Sessions, workers)
 		}
 		wit.check(t)

@@ -45,7 +45,7 @@ var (
 // stream buffer does when the reads dwindle, so an idle session holds
 // little memory whatever it received once.
 const (
-	startBuffer  = 4 << 10
+	startBuffer  = 1 << 10
 	streamBuffer = 64 << 10
 	shrinkOver   = 64 << 10
 )
