@@ -100,7 +100,7 @@ func TestFaultStalledSubscriber(t *testing.T) {
 		queueBytes  = 256 << 10
 		eventBytes  = 32 << 10
 		round       = 4    // events per round; the normal subscribers take each round
-		extraRounds = 25   // after the stall is handled
+		extraRounds = 10   // after the stall is handled
 		maxEvents   = 4000 // 128 MiB: far past the queue and the socket buffers
 		heapBound   = 64 << 20
 	)

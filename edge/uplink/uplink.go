@@ -6,11 +6,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wampedge/wampedge/codec"
@@ -114,6 +117,7 @@ type Uplink struct {
 	state      string
 	since      time.Time
 	lastErr    string
+	lastKey    string // what lastErr is a case of, for logging each reason once
 	reconnects int
 
 	eventsIn, callsOut, callsIn atomic.Uint64
@@ -248,7 +252,7 @@ func (u *Uplink) serve(cloud *client.Client) {
 	u.queue.rewind()
 	u.mu.Lock()
 	u.cloud = cloud
-	u.lastErr = ""
+	u.lastErr, u.lastKey = "", ""
 	u.mu.Unlock()
 	u.procs.connected(cloud)
 	u.setState(StateConnected, "")
@@ -376,12 +380,28 @@ func (u *Uplink) failed(err error) {
 		text = abort.Error()
 	}
 	u.mu.Lock()
-	repeated := text == u.lastErr
-	u.lastErr = text
+	key := failureKey(err, u.lastKey)
+	repeated := key == u.lastKey
+	u.lastErr, u.lastKey = text, key
 	u.mu.Unlock()
 	if !repeated {
 		u.log.Warn("uplink: cloud session failed; retrying with backoff", "err", text)
 	}
+}
+
+// failureKey says which failures are the same reason, for logging once:
+// the cloud's refusals by their URI, and a connection closed during the
+// join after a refusal as that refusal again (some routers close the
+// connection before their ABORT is out).
+func failureKey(err error, last string) string {
+	var abort *client.AbortError
+	switch {
+	case errors.As(err, &abort):
+		return "refused " + abort.Reason
+	case strings.HasPrefix(last, "refused ") && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
+		return last
+	}
+	return err.Error()
 }
 
 func (u *Uplink) errText() string {
