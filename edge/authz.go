@@ -68,7 +68,6 @@ func (s *session) expire(inv uint64, d time.Duration) {
 	if !pending {
 		return
 	}
-	p.caller.endCall(p.request)
 	s.router.post(p.caller, &codec.Error{RequestType: codec.TypeCall, Request: p.request,
 		Error: []byte(errTimeout), Args: errorArgs(fmt.Sprintf("the call got no answer within %v", d))})
 	if s.calleeCancel {

@@ -55,9 +55,9 @@ func BenchmarkRouteEvent(b *testing.B) {
 		patterns           int
 	}{
 		{"exact", "com.example.temp", "", 0},
-		{"exact/1000patterns", "com.example.temp", "", 1000},
-		{"prefix/1000patterns", "com.example", matchPrefix, 1000},
-		{"wildcard/1000patterns", "com..temp", matchWildcard, 1000},
+		{"exact-among-1000-patterns", "com.example.temp", "", 1000},
+		{"prefix-among-1000-patterns", "com.example", matchPrefix, 1000},
+		{"wildcard-among-1000-patterns", "com..temp", matchWildcard, 1000},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			r := New(nil)
@@ -81,20 +81,23 @@ func BenchmarkRouteCall(b *testing.B) {
 		patterns               int
 	}{
 		{"exact", "com.example.add", "", 0},
-		{"exact/1000patterns", "com.example.add", "", 1000},
-		{"prefix/1000patterns", "com.example", matchPrefix, 1000},
-		{"wildcard/1000patterns", "com..add", matchWildcard, 1000},
+		{"exact-among-1000-patterns", "com.example.add", "", 1000},
+		{"prefix-among-1000-patterns", "com.example", matchPrefix, 1000},
+		{"wildcard-among-1000-patterns", "com..add", matchWildcard, 1000},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			r := New(nil)
 			caller, callee, other := joinPeer(b, r, codec.MsgPack), joinPeer(b, r, codec.MsgPack), joinPeer(b, r, codec.MsgPack)
 			addPatterns(b, other, tc.patterns)
 			registerWith(b, callee, 1, tc.procedure, tc.match)
-			call := (&codec.Call{Request: 7, Procedure: []byte("com.example.add"), Args: testArgs}).Append(nil)
+			var call []byte
 			var inv codec.Invocation
 			var yield []byte
+			req := uint64(7)
 			b.ReportAllocs()
 			for b.Loop() {
+				req++ // as clients number their requests
+				call = (&codec.Call{Request: req, Procedure: []byte("com.example.add"), Args: testArgs}).Append(call[:0])
 				caller.s.handle(call)
 				caller.s.flush()
 				callee.s.q.take(&callee.b)

@@ -20,7 +20,9 @@ type pendingCall struct {
 }
 
 // outCall is a call of this session as caller, for CANCEL and the
-// chunks of a progressive call invocation to find.
+// chunks of a progressive call invocation to find. The caller's reader
+// alone keeps them: a call that ended is found out by asking its callee
+// (isPending), so that routing a result costs the caller no lock.
 type outCall struct {
 	callee      *session
 	inv         uint64 // the callee's INVOCATION request ID
@@ -156,11 +158,10 @@ func (s *session) onCall(msg []byte) bool {
 	}
 	inv, ok := callee.expect(pendingCall{caller: s, request: c.Request, progress: progress})
 	if !ok { // the callee is leaving
-		s.endCall(c.Request)
 		s.replyError(codec.TypeCall, c.Request, errNoSuchProcedure, fmt.Sprintf("the callee of %q is leaving", c.Procedure))
 		return true
 	}
-	s.trackCall(c.Request, outCall{callee: callee, inv: inv, reg: reg.id, progressive: o.Progress})
+	s.outCalls[c.Request] = outCall{callee: callee, inv: inv, reg: reg.id, progressive: o.Progress}
 	if d := s.callTimeout(o.Timeout); d > 0 {
 		callee.startTimer(inv, d)
 	}
@@ -169,7 +170,6 @@ func (s *session) onCall(msg []byte) bool {
 	s.out.set(m.Append(s.out.msg[:0]))
 	// A call the callee's leave took meanwhile has had its answer there.
 	if err := s.deliver(callee, &s.out, false); err != nil && callee.forget(inv) {
-		s.endCall(c.Request)
 		s.replyError(codec.TypeCall, c.Request, deliveryErrorURI(err), "the call could not reach its callee: "+err.Error())
 	}
 	return true
@@ -231,17 +231,19 @@ func (s *session) invocationDetails(reg *registration, procedure []byte, progres
 // invocation; the chunk without progress is the last. handled is false
 // for a CALL that starts a call.
 func (s *session) callChunk(c *codec.Call, progress bool) (handled, ok bool) {
-	s.outMu.Lock()
 	oc, found := s.outCalls[c.Request]
-	if found && oc.progressive && !progress { // the last chunk
-		s.outCalls[c.Request] = outCall{callee: oc.callee, inv: oc.inv, reg: oc.reg}
-	}
-	s.outMu.Unlock()
 	switch {
 	case !found:
 		return false, true
-	case !oc.progressive || oc.callee == nil:
+	case !oc.callee.isPending(oc.inv, s, c.Request): // over: a new call, or a late chunk to drop
+		delete(s.outCalls, c.Request)
+		return progress && oc.progressive, true
+	case !oc.progressive:
 		return true, s.violation(fmt.Sprintf("CALL request ID %d is already in use by a call in progress", c.Request))
+	}
+	if !progress { // the last chunk
+		oc.progressive = false
+		s.outCalls[c.Request] = oc
 	}
 	m := codec.Invocation{Request: oc.inv, Registration: oc.reg, Args: c.Args, Kwargs: c.Kwargs}
 	if progress {
@@ -249,26 +251,28 @@ func (s *session) callChunk(c *codec.Call, progress bool) (handled, ok bool) {
 	}
 	s.out.set(m.Append(s.out.msg[:0]))
 	if err := s.deliver(oc.callee, &s.out, false); err != nil && oc.callee.forget(oc.inv) {
-		s.endCall(c.Request)
 		s.replyError(codec.TypeCall, c.Request, deliveryErrorURI(err), "the call could not reach its callee: "+err.Error())
 	}
 	return true, true
 }
 
-// startCall reserves a request ID for a call of this session as caller;
-// false if it is in use by a call in progress. It is reserved before the
-// invocation exists, so that a callee leaving in between, which ends the
-// call with endCall, leaves nothing behind.
+// startCall checks a request ID for a new call of this session as
+// caller: in use by a call in progress, or past MaxPendingCalls. The
+// calls that ended are dropped from outCalls here, now and then.
 func (s *session) startCall(request uint64) callStart {
-	s.outMu.Lock()
-	defer s.outMu.Unlock()
-	if _, busy := s.outCalls[request]; busy {
-		return callBusy
+	if oc, found := s.outCalls[request]; found {
+		if oc.callee.isPending(oc.inv, s, request) {
+			return callBusy
+		}
+		delete(s.outCalls, request)
 	}
-	if max := s.router.cfg.MaxPendingCalls; max > 0 && len(s.outCalls) >= max {
+	max := s.router.cfg.MaxPendingCalls
+	if len(s.outCalls) >= s.pruneAt || max > 0 && len(s.outCalls) >= max {
+		s.pruneCalls()
+	}
+	if max > 0 && len(s.outCalls) >= max {
 		return callLimit
 	}
-	s.outCalls[request] = outCall{}
 	return callStarted
 }
 
@@ -280,20 +284,24 @@ const (
 	callLimit             // MaxPendingCalls reached
 )
 
-// trackCall records which invocation a call became, unless it has ended.
-func (s *session) trackCall(request uint64, oc outCall) {
-	s.outMu.Lock()
-	if _, ok := s.outCalls[request]; ok {
-		s.outCalls[request] = oc
+// pruneCalls forgets the calls that ended; the next prune comes when as
+// many again have been made, so the cost per call stays constant.
+func (s *session) pruneCalls() {
+	for req, oc := range s.outCalls {
+		if !oc.callee.isPending(oc.inv, s, req) {
+			delete(s.outCalls, req)
+		}
 	}
-	s.outMu.Unlock()
+	s.pruneAt = max(64, 2*len(s.outCalls))
 }
 
-// endCall forgets a call of this session as caller: it has its answer.
-func (s *session) endCall(request uint64) {
-	s.outMu.Lock()
-	delete(s.outCalls, request)
-	s.outMu.Unlock()
+// isPending reports whether this callee still owes the answer to a
+// caller's call.
+func (s *session) isPending(inv uint64, caller *session, request uint64) bool {
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	p, ok := s.calls[inv]
+	return ok && p.caller == caller && p.request == request
 }
 
 // expect records an invocation of this callee and returns its request ID;
@@ -373,7 +381,6 @@ func (s *session) onYield(msg []byte) bool {
 		return true // the caller did not ask for progressive results
 	}
 	if !progress {
-		p.caller.endCall(p.request)
 	}
 	m := codec.Result{Request: p.request, Args: y.Args, Kwargs: y.Kwargs}
 	if progress {
@@ -381,8 +388,8 @@ func (s *session) onYield(msg []byte) bool {
 	}
 	s.out.set(m.Append(s.out.msg[:0]))
 	if err := s.deliver(p.caller, &s.out, false); err != nil && !errors.Is(err, errGone) {
-		if progress && s.forget(y.Request) {
-			p.caller.endCall(p.request)
+		if progress && !s.forget(y.Request) {
+			return true // the call ended meanwhile
 		}
 		s.sendError(p.caller, codec.TypeCall, p.request, deliveryErrorURI(err), "the result could not reach the caller: "+err.Error())
 	}
@@ -410,7 +417,6 @@ func (s *session) onError(msg []byte) bool {
 		}
 		return s.violation(fmt.Sprintf("ERROR for INVOCATION %d, which the router never sent", e.Request))
 	}
-	p.caller.endCall(p.request)
 	m := codec.Error{RequestType: codec.TypeCall, Request: p.request, Error: e.Error, Args: e.Args, Kwargs: e.Kwargs}
 	s.out.set(m.Append(s.out.msg[:0]))
 	if err := s.deliver(p.caller, &s.out, false); err != nil && !errors.Is(err, errGone) {
@@ -449,20 +455,18 @@ func (s *session) onCancel(msg []byte) bool {
 	default:
 		return s.violation(fmt.Sprintf("CANCEL mode %q: want skip, kill or killnowait", o.Mode))
 	}
-	s.outMu.Lock()
 	oc, ok := s.outCalls[m.Request]
-	s.outMu.Unlock()
-	if !ok || oc.callee == nil {
+	if !ok {
 		return true
 	}
 	if !oc.callee.calleeCancel {
 		mode = cancelSkip
 	}
 	if mode != cancelKill {
-		if !oc.callee.forget(oc.inv) {
+		if !oc.callee.isPending(oc.inv, s, m.Request) || !oc.callee.forget(oc.inv) {
 			return true // answered meanwhile
 		}
-		s.endCall(m.Request)
+		delete(s.outCalls, m.Request)
 		s.replyError(codec.TypeCall, m.Request, errCanceled, "the call was canceled")
 	}
 	if mode != cancelSkip {

@@ -82,9 +82,10 @@ type session struct {
 	lastInv uint64                 // the last INVOCATION request ID issued
 	gone    bool                   // left its realm: no new invocations
 
-	// The caller side: calls in progress, for CANCEL.
-	outMu    sync.Mutex
+	// The caller side: calls made, for CANCEL and progressive call
+	// invocations; owned by the reader (see outCall).
 	outCalls map[uint64]outCall // by CALL request ID
+	pruneAt  int                // outCalls' size at the next prune
 
 	writerDone chan struct{}
 }
@@ -101,6 +102,7 @@ func newSession(r *Router, t Transport) *session {
 		regs:       make(map[uint64]*registration),
 		calls:      make(map[uint64]pendingCall),
 		outCalls:   make(map[uint64]outCall),
+		pruneAt:    64,
 		writerDone: make(chan struct{}),
 	}
 }
@@ -473,7 +475,6 @@ func (s *session) leave() {
 		if p.timer != nil {
 			p.timer.Stop()
 		}
-		p.caller.endCall(p.request)
 		s.sendError(p.caller, codec.TypeCall, p.request, errCanceled, "the callee left before it answered")
 	}
 	rl.leave(s)
