@@ -22,7 +22,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 # What runs under qemu-user as ARM test binaries.
 QEMU_PKGS    = ./codec/... ./rawsocket/... ./edge/...
 
-.PHONY: all build test deps vet check-generate unit arm qemu-deps cross size dist interop interop-deps bench bench-quick bench-unit bench-deps fuzz generate clean
+.PHONY: all build test deps vet check-generate unit arm qemu-deps cross size dist interop interop-deps bench bench-quick bench-compare bench-unit bench-deps fuzz fuzz-short generate clean
 
 all: build
 
@@ -33,7 +33,7 @@ build:
 # the unit tests again on ARM under qemu, every board's build and the
 # size budget, then the tests in test/ (interoperability with real WAMP
 # peers, mDNS discovery, the board builds under qemu).
-test: deps vet check-generate unit arm size interop
+test: deps vet check-generate unit fuzz-short arm size interop
 
 deps:
 	$(GO) mod download
@@ -127,11 +127,20 @@ bench: bench-unit bench-deps
 bench-quick: bench-deps
 	cd test && $(GO) run ./bench -quick
 
+# bench-compare: exact-match routing against commit BASE, same run.
+BASE ?= b6d5948
+bench-compare:
+	./test/bench/compare.sh $(BASE) 7
+
 bench-unit:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 bench-deps:
 	./test/bench/install.sh
+
+# fuzz-short: every fuzz target briefly, as CI runs them.
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 # fuzz: every fuzz target for FUZZTIME each; crashers land in testdata/fuzz.
 fuzz:
