@@ -10,4 +10,13 @@
 // through a logging proxy, so that a failing scenario shows the WAMP
 // messages that were exchanged. TestMain prints the matrix of peer ×
 // transport × serializer × scenario.
+//
+// The Basic Profile scenarios are in scenarios.go; the Advanced Profile
+// ones (pattern-based subscriptions and registrations, shared
+// registrations, progressive results, canceling, call timeouts, publisher
+// and caller identification, black- and whitelisting, event retention,
+// the meta API, testaments) in scenarios_advanced.go. A library that
+// lacks a feature says so ("unsupported: ...", or a lack its peerKind
+// declares), and its cell is n/a with the reason printed under the
+// matrix: never a pass.
 package interop

@@ -1,10 +1,12 @@
 package interop
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	nexus "github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/transport/serialize"
@@ -23,6 +25,7 @@ import (
 type edgePeer struct {
 	c      *client.Client
 	events chan Event
+	notes  chan Note
 	mu     sync.Mutex
 	subs   map[uint64]*client.Subscription
 	regs   map[uint64]*client.Registration
@@ -39,7 +42,7 @@ func startEdgePeer(url, ser string) (Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &edgePeer{c: c, events: make(chan Event, 1024), subs: map[uint64]*client.Subscription{}, regs: map[uint64]*client.Registration{}}, nil
+	return &edgePeer{c: c, events: make(chan Event, 1024), notes: make(chan Note, 64), subs: map[uint64]*client.Subscription{}, regs: map[uint64]*client.Registration{}}, nil
 }
 
 func edgeErr(err error) error {
@@ -63,11 +66,19 @@ func (e *edgePeer) ctx() (context.Context, context.CancelFunc) {
 func (e *edgePeer) Session() uint64      { return e.c.ID() }
 func (e *edgePeer) Events() <-chan Event { return e.events }
 
-func (e *edgePeer) Subscribe(topic string) (uint64, error) {
+func (e *edgePeer) Notes() <-chan Note { return e.notes }
+
+func (e *edgePeer) Subscribe(topic string) (uint64, error) { return e.SubscribeWith(topic, SubOpts{}) }
+
+func (e *edgePeer) SubscribeWith(topic string, o SubOpts) (uint64, error) {
+	if o.GetRetained {
+		return 0, unsupported("get_retained: edge/client's SubscribeOptions has Match only")
+	}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	sub, err := e.c.Subscribe(ctx, topic, func(ev *client.Event) {
-		e.events <- Event{Publication: ev.Publication, Payload: controlPayload(ev.Args, ev.Kwargs)}
+	sub, err := e.c.SubscribeWith(ctx, topic, client.SubscribeOptions{Match: o.Match}, func(ev *client.Event) {
+		e.events <- Event{Publication: ev.Publication, Payload: controlPayload(ev.Args, ev.Kwargs),
+			Details: &EventDetails{Topic: ev.Topic, Publisher: ev.Publisher, Retained: edgeRetained(ev.Details)}}
 	})
 	if err != nil {
 		return 0, edgeErr(err)
@@ -76,6 +87,13 @@ func (e *edgePeer) Subscribe(topic string) (uint64, error) {
 	e.subs[sub.ID] = sub
 	e.mu.Unlock()
 	return sub.ID, nil
+}
+
+// edgeRetained reads EVENT.Details.retained, which edge/client does not
+// decode for the application.
+func edgeRetained(details []byte) bool {
+	var d codec.EventDetails
+	return d.Decode(details) == nil && d.Retained
 }
 
 func (e *edgePeer) Unsubscribe(id uint64) error {
@@ -88,20 +106,35 @@ func (e *edgePeer) Unsubscribe(id uint64) error {
 }
 
 func (e *edgePeer) Publish(topic string, p Payload, ack bool, excludeMe *bool) error {
+	return e.PublishWith(topic, p, PubOpts{Acknowledge: ack, ExcludeMe: excludeMe})
+}
+
+func (e *edgePeer) PublishWith(topic string, p Payload, o PubOpts) error {
+	switch {
+	case o.Retain:
+		return unsupported("retain: edge/client's PublishOptions has no retain")
+	case o.Exclude != nil || o.Eligible != nil || o.ExcludeAuthID != nil || o.ExcludeAuthRole != nil || o.EligibleAuthID != nil || o.EligibleAuthRole != nil:
+		return unsupported("exclude/eligible: edge/client's PublishOptions has no subscriber black- or whitelisting")
+	}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	return edgeErr(e.c.Publish(ctx, topic, edgePayload(p), client.PublishOptions{Acknowledge: ack, IncludeMe: excludeMe != nil && !*excludeMe}))
+	return edgeErr(e.c.Publish(ctx, topic, edgePayload(p), client.PublishOptions{
+		Acknowledge: o.Acknowledge, IncludeMe: o.ExcludeMe != nil && !*o.ExcludeMe, DiscloseMe: o.DiscloseMe,
+	}))
 }
 
 func (e *edgePeer) Register(procedure, behavior string) (uint64, error) {
+	return e.RegisterWith(procedure, RegOpts{Behavior: behavior})
+}
+
+func (e *edgePeer) RegisterWith(procedure string, o RegOpts) (uint64, error) {
+	h, err := e.handler(o)
+	if err != nil {
+		return 0, err
+	}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	reg, err := e.c.Register(ctx, procedure, func(_ context.Context, inv *client.Invocation) (client.Payload, error) {
-		if behavior == "error" {
-			return client.Payload{}, &client.Error{URI: "com.example.error", Payload: inv.Payload}
-		}
-		return inv.Payload, nil
-	})
+	reg, err := e.c.RegisterWith(ctx, procedure, client.RegisterOptions{Match: o.Match, Invoke: o.Invoke}, h)
 	if err != nil {
 		return 0, edgeErr(err)
 	}
@@ -109,6 +142,57 @@ func (e *edgePeer) Register(procedure, behavior string) (uint64, error) {
 	e.regs[reg.ID] = reg
 	e.mu.Unlock()
 	return reg.ID, nil
+}
+
+// handler answers invocations as the behavior says (PROTOCOL.md).
+func (e *edgePeer) handler(o RegOpts) (client.Handler, error) {
+	switch o.Behavior {
+	case "echo":
+		return func(_ context.Context, inv *client.Invocation) (client.Payload, error) { return inv.Payload, nil }, nil
+	case "error":
+		return func(_ context.Context, inv *client.Invocation) (client.Payload, error) {
+			return client.Payload{}, &client.Error{URI: "com.example.error", Payload: inv.Payload}
+		}, nil
+	case "whoami":
+		return func(_ context.Context, inv *client.Invocation) (client.Payload, error) {
+			return client.ArgsKw([]any{}, whoami(inv.Procedure, inv.Caller, e.c.ID())), nil
+		}, nil
+	case "progress":
+		n := cmp.Or(o.Count, defaultProgress)
+		return func(ctx context.Context, inv *client.Invocation) (client.Payload, error) {
+			if !inv.ReceiveProgress {
+				return client.Payload{}, &client.Error{URI: errNoProgress, Payload: client.Args("the invocation offers no progressive results")}
+			}
+			for i := 1; i <= n; i++ {
+				if err := inv.Progress(ctx, client.Args(i)); err != nil {
+					return client.Payload{}, err
+				}
+			}
+			return inv.Payload, nil
+		}, nil
+	case "slow":
+		return func(ctx context.Context, inv *client.Invocation) (client.Payload, error) {
+			e.note(Note{Kind: "invoked", Procedure: inv.Procedure})
+			select {
+			case <-ctx.Done():
+				if errors.Is(context.Cause(ctx), client.ErrInterrupted) {
+					// edge/client does not tell the INTERRUPT's mode.
+					e.note(Note{Kind: "interrupt", Procedure: inv.Procedure})
+				}
+				return client.Payload{}, &client.Error{URI: "wamp.error.canceled"}
+			case <-time.After(slowLimit):
+				return inv.Payload, nil
+			}
+		}, nil
+	}
+	return nil, unsupported("behavior %q", o.Behavior)
+}
+
+func (e *edgePeer) note(n Note) {
+	select {
+	case e.notes <- n:
+	default:
+	}
 }
 
 func (e *edgePeer) Unregister(id uint64) error {
@@ -130,6 +214,40 @@ func (e *edgePeer) Call(procedure string, p Payload) (Payload, error) {
 	return controlPayload(res.Args, res.Kwargs), nil
 }
 
+func (e *edgePeer) StartCall(procedure string, p Payload, o CallOpts) (PendingCall, error) {
+	if o.Cancelable && o.CancelMode != "killnowait" {
+		return nil, unsupported("edge/client cancels a call only by ending its context, with mode killnowait")
+	}
+	opts := client.CallOptions{DiscloseMe: o.DiscloseMe, Timeout: time.Duration(o.Timeout) * time.Millisecond}
+	var progress []Payload
+	if o.ReceiveProgress {
+		opts.Progress = func(r *client.Result) { progress = append(progress, controlPayload(r.Args, r.Kwargs)) }
+	}
+	ctx, cancel := e.ctx()
+	cancelled := false
+	var mu sync.Mutex
+	return startGoCall(func() error {
+		mu.Lock()
+		cancelled = true
+		mu.Unlock()
+		cancel()
+		return nil
+	}, func() (CallResult, error) {
+		defer cancel()
+		res, err := e.c.CallWith(ctx, procedure, edgePayload(p), opts)
+		if err != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			if cancelled && errors.Is(err, context.Canceled) {
+				// edge/client drops the router's answer to a call it gave up on.
+				return CallResult{}, errCanceledLocally
+			}
+			return CallResult{}, edgeErr(err)
+		}
+		return CallResult{Payload: controlPayload(res.Args, res.Kwargs), Progress: progress}, nil
+	}), nil
+}
+
 func (e *edgePeer) Leave() error { return e.c.Close() }
 func (e *edgePeer) Kill()        {}
 
@@ -138,13 +256,14 @@ func (e *edgePeer) Kill()        {}
 type nexusPeer struct {
 	c      *nexus.Client
 	events chan Event
+	notes  chan Note
 	mu     sync.Mutex
 	topics map[uint64]string // subscription -> topic: nexus unsubscribes by topic
 	procs  map[uint64]string
 }
 
 func startNexusPeer(url, ser string) (Peer, error) {
-	p := &nexusPeer{events: make(chan Event, 1024), topics: map[uint64]string{}, procs: map[uint64]string{}}
+	p := &nexusPeer{events: make(chan Event, 1024), notes: make(chan Note, 64), topics: map[uint64]string{}, procs: map[uint64]string{}}
 	cfg := nexus.Config{Realm: "realm1", Serialization: serialize.MSGPACK, RecvLimit: peerMaxLen, Logger: quietLogger{}}
 	if ser == "json" {
 		cfg.Serialization = serialize.JSON
@@ -183,10 +302,26 @@ func nexusErr(err error) error {
 func (n *nexusPeer) Session() uint64      { return uint64(n.c.ID()) }
 func (n *nexusPeer) Events() <-chan Event { return n.events }
 
-func (n *nexusPeer) Subscribe(topic string) (uint64, error) {
+func (n *nexusPeer) Notes() <-chan Note { return n.notes }
+
+func (n *nexusPeer) Subscribe(topic string) (uint64, error) { return n.SubscribeWith(topic, SubOpts{}) }
+
+func (n *nexusPeer) SubscribeWith(topic string, o SubOpts) (uint64, error) {
+	opts := wamp.Dict{}
+	if o.Match != "" {
+		opts["match"] = o.Match
+	}
+	if o.GetRetained {
+		opts["get_retained"] = true
+	}
 	err := n.c.Subscribe(topic, func(ev *wamp.Event) {
-		n.events <- Event{Subscription: uint64(ev.Subscription), Publication: uint64(ev.Publication), Payload: controlPayload(ev.Arguments, ev.ArgumentsKw)}
-	}, nil)
+		d := &EventDetails{}
+		d.Topic, _ = wamp.AsString(ev.Details["topic"])
+		pub, _ := wamp.AsID(ev.Details["publisher"])
+		d.Publisher = uint64(pub)
+		d.Retained, _ = wamp.AsBool(ev.Details["retained"])
+		n.events <- Event{Subscription: uint64(ev.Subscription), Publication: uint64(ev.Publication), Payload: controlPayload(ev.Arguments, ev.ArgumentsKw), Details: d}
+	}, opts)
 	if err != nil {
 		return 0, nexusErr(err)
 	}
@@ -205,25 +340,71 @@ func (n *nexusPeer) Unsubscribe(id uint64) error {
 }
 
 func (n *nexusPeer) Publish(topic string, p Payload, ack bool, excludeMe *bool) error {
-	opts := wamp.Dict{}
-	if ack {
+	return n.PublishWith(topic, p, PubOpts{Acknowledge: ack, ExcludeMe: excludeMe})
+}
+
+func (n *nexusPeer) PublishWith(topic string, p Payload, o PubOpts) error {
+	args, kwargs := nativeArgs(p)
+	return nexusErr(n.c.Publish(topic, publishOptions(o), args, kwargs))
+}
+
+// publishOptions is PUBLISH.Options as a dict, for the libraries that
+// take one.
+func publishOptions(o PubOpts) map[string]any {
+	opts := map[string]any{}
+	if o.Acknowledge {
 		opts["acknowledge"] = true
 	}
-	if excludeMe != nil {
-		opts["exclude_me"] = *excludeMe
+	if o.ExcludeMe != nil {
+		opts["exclude_me"] = *o.ExcludeMe
 	}
-	args, kwargs := nativeArgs(p)
-	return nexusErr(n.c.Publish(topic, opts, args, kwargs))
+	if o.DiscloseMe {
+		opts["disclose_me"] = true
+	}
+	if o.Retain {
+		opts["retain"] = true
+	}
+	for key, ids := range map[string][]uint64{"exclude": o.Exclude, "eligible": o.Eligible} {
+		if ids != nil {
+			list := make([]any, len(ids))
+			for i, id := range ids {
+				list[i] = id
+			}
+			opts[key] = list
+		}
+	}
+	for key, strs := range map[string][]string{
+		"exclude_authid": o.ExcludeAuthID, "exclude_authrole": o.ExcludeAuthRole,
+		"eligible_authid": o.EligibleAuthID, "eligible_authrole": o.EligibleAuthRole,
+	} {
+		if strs != nil {
+			list := make([]any, len(strs))
+			for i, s := range strs {
+				list[i] = s
+			}
+			opts[key] = list
+		}
+	}
+	return opts
 }
 
 func (n *nexusPeer) Register(procedure, behavior string) (uint64, error) {
-	err := n.c.Register(procedure, func(_ context.Context, inv *wamp.Invocation) nexus.InvokeResult {
-		if behavior == "error" {
-			return nexus.InvokeResult{Err: "com.example.error", Args: inv.Arguments, Kwargs: inv.ArgumentsKw}
-		}
-		return nexus.InvokeResult{Args: inv.Arguments, Kwargs: inv.ArgumentsKw}
-	}, nil)
+	return n.RegisterWith(procedure, RegOpts{Behavior: behavior})
+}
+
+func (n *nexusPeer) RegisterWith(procedure string, o RegOpts) (uint64, error) {
+	h, err := n.handler(o)
 	if err != nil {
+		return 0, err
+	}
+	opts := wamp.Dict{}
+	if o.Match != "" {
+		opts["match"] = o.Match
+	}
+	if o.Invoke != "" {
+		opts["invoke"] = o.Invoke
+	}
+	if err := n.c.Register(procedure, h, opts); err != nil {
 		return 0, nexusErr(err)
 	}
 	id, _ := n.c.RegistrationID(procedure)
@@ -231,6 +412,64 @@ func (n *nexusPeer) Register(procedure, behavior string) (uint64, error) {
 	n.procs[uint64(id)] = procedure
 	n.mu.Unlock()
 	return uint64(id), nil
+}
+
+// handler answers invocations as the behavior says (PROTOCOL.md).
+func (n *nexusPeer) handler(o RegOpts) (nexus.InvocationHandler, error) {
+	switch o.Behavior {
+	case "echo":
+		return func(_ context.Context, inv *wamp.Invocation) nexus.InvokeResult {
+			return nexus.InvokeResult{Args: inv.Arguments, Kwargs: inv.ArgumentsKw}
+		}, nil
+	case "error":
+		return func(_ context.Context, inv *wamp.Invocation) nexus.InvokeResult {
+			return nexus.InvokeResult{Err: "com.example.error", Args: inv.Arguments, Kwargs: inv.ArgumentsKw}
+		}, nil
+	case "whoami":
+		return func(_ context.Context, inv *wamp.Invocation) nexus.InvokeResult {
+			proc, _ := wamp.AsString(inv.Details["procedure"])
+			caller, _ := wamp.AsID(inv.Details["caller"])
+			return nexus.InvokeResult{Args: wamp.List{}, Kwargs: whoami(proc, uint64(caller), uint64(n.c.ID()))}
+		}, nil
+	case "progress":
+		count := cmp.Or(o.Count, defaultProgress)
+		return func(ctx context.Context, inv *wamp.Invocation) nexus.InvokeResult {
+			if ok, _ := wamp.AsBool(inv.Details["receive_progress"]); !ok {
+				return nexus.InvokeResult{Err: errNoProgress, Args: wamp.List{"the invocation offers no progressive results"}}
+			}
+			for i := 1; i <= count; i++ {
+				if err := n.c.SendProgress(ctx, wamp.List{i}, nil); err != nil {
+					return nexus.InvokeResult{Err: "wamp.error.runtime_error", Args: wamp.List{err.Error()}}
+				}
+			}
+			return nexus.InvokeResult{Args: inv.Arguments, Kwargs: inv.ArgumentsKw}
+		}, nil
+	case "slow":
+		return func(ctx context.Context, inv *wamp.Invocation) nexus.InvokeResult {
+			proc, _ := wamp.AsString(inv.Details["procedure"])
+			n.note(Note{Kind: "invoked", Procedure: proc})
+			select {
+			case <-ctx.Done():
+				select {
+				case <-n.c.Done(): // the session ended, not an INTERRUPT
+				default:
+					// nexus cancels the handler's context on INTERRUPT and does not tell the mode.
+					n.note(Note{Kind: "interrupt", Procedure: proc})
+				}
+				return nexus.InvokeResult{Err: "wamp.error.canceled"}
+			case <-time.After(slowLimit):
+				return nexus.InvokeResult{Args: inv.Arguments, Kwargs: inv.ArgumentsKw}
+			}
+		}, nil
+	}
+	return nil, unsupported("behavior %q", o.Behavior)
+}
+
+func (n *nexusPeer) note(note Note) {
+	select {
+	case n.notes <- note:
+	default:
+	}
 }
 
 func (n *nexusPeer) Unregister(id uint64) error {
@@ -251,6 +490,56 @@ func (n *nexusPeer) Call(procedure string, p Payload) (Payload, error) {
 	return controlPayload(res.Arguments, res.ArgumentsKw), nil
 }
 
+func (n *nexusPeer) StartCall(procedure string, p Payload, o CallOpts) (PendingCall, error) {
+	opts := wamp.Dict{}
+	if o.DiscloseMe {
+		opts["disclose_me"] = true
+	}
+	if o.Timeout > 0 {
+		opts["timeout"] = o.Timeout
+	}
+	if o.Cancelable {
+		// The mode is the client's, for all its calls: the scenarios
+		// cancel one call at a time.
+		if err := n.c.SetCallCancelMode(o.CancelMode); err != nil {
+			return nil, unsupported("cancel mode %q: %v", o.CancelMode, err)
+		}
+	}
+	var mu sync.Mutex
+	var progress []Payload
+	var progcb nexus.ProgressHandler
+	if o.ReceiveProgress {
+		progcb = func(r *wamp.Result) {
+			mu.Lock()
+			progress = append(progress, controlPayload(r.Arguments, r.ArgumentsKw))
+			mu.Unlock()
+		}
+	}
+	args, kwargs := nativeArgs(p)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	cancelled := false
+	return startGoCall(func() error {
+		mu.Lock()
+		cancelled = true
+		mu.Unlock()
+		cancel()
+		return nil
+	}, func() (CallResult, error) {
+		defer cancel()
+		res, err := n.c.Call(ctx, procedure, opts, args, kwargs, progcb)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if cancelled && errors.Is(err, context.Canceled) {
+				// nexus waits for the router's ERROR, then reports ctx.Err() instead.
+				return CallResult{}, errCanceledLocally
+			}
+			return CallResult{}, nexusErr(err)
+		}
+		return CallResult{Payload: controlPayload(res.Arguments, res.ArgumentsKw), Progress: progress}, nil
+	}), nil
+}
+
 func (n *nexusPeer) Leave() error { return n.c.Close() }
 func (n *nexusPeer) Kill()        {}
 
@@ -259,6 +548,7 @@ func (n *nexusPeer) Kill()        {}
 type xconnPeer struct {
 	s      *xconn.Session
 	events chan Event
+	notes  chan Note
 	mu     sync.Mutex
 	subs   map[uint64]xconn.SubscribeResponse
 	regs   map[uint64]xconn.RegisterResponse
@@ -266,7 +556,7 @@ type xconnPeer struct {
 }
 
 func startXconnPeer(url, ser string) (Peer, error) {
-	p := &xconnPeer{events: make(chan Event, 1024), subs: map[uint64]xconn.SubscribeResponse{}, regs: map[uint64]xconn.RegisterResponse{}}
+	p := &xconnPeer{events: make(chan Event, 1024), notes: make(chan Note), subs: map[uint64]xconn.SubscribeResponse{}, regs: map[uint64]xconn.RegisterResponse{}}
 	spec := xconn.MsgPackSerializerSpec
 	if ser == "json" {
 		spec = xconn.JSONSerializerSpec
@@ -300,10 +590,23 @@ func (x *xconnPeer) handle() uint64 {
 	return x.nextID
 }
 
-func (x *xconnPeer) Subscribe(topic string) (uint64, error) {
-	r := x.s.Subscribe(topic, func(ev *xconn.Event) {
-		x.events <- Event{Payload: controlPayload(ev.Args(), ev.Kwargs())}
-	}).Do()
+func (x *xconnPeer) Notes() <-chan Note { return x.notes }
+
+func (x *xconnPeer) Subscribe(topic string) (uint64, error) { return x.SubscribeWith(topic, SubOpts{}) }
+
+func (x *xconnPeer) SubscribeWith(topic string, o SubOpts) (uint64, error) {
+	req := x.s.Subscribe(topic, func(ev *xconn.Event) {
+		retained, _ := ev.Details()["retained"].(bool)
+		x.events <- Event{Payload: controlPayload(ev.Args(), ev.Kwargs()),
+			Details: &EventDetails{Topic: ev.Topic(), Publisher: ev.Publisher(), Retained: retained}}
+	})
+	if o.Match != "" {
+		req = req.Match(o.Match)
+	}
+	if o.GetRetained {
+		req = req.Option("get_retained", true)
+	}
+	r := req.Do()
 	if r.Err != nil {
 		return 0, xconnErr(r.Err)
 	}
@@ -322,24 +625,35 @@ func (x *xconnPeer) Unsubscribe(id uint64) error {
 }
 
 func (x *xconnPeer) Publish(topic string, p Payload, ack bool, excludeMe *bool) error {
+	return x.PublishWith(topic, p, PubOpts{Acknowledge: ack, ExcludeMe: excludeMe})
+}
+
+func (x *xconnPeer) PublishWith(topic string, p Payload, o PubOpts) error {
 	args, kwargs := nativeArgs(p)
 	req := x.s.Publish(topic).Args(args...).Kwargs(kwargs)
-	if ack {
-		req = req.Acknowledge(true)
-	}
-	if excludeMe != nil {
-		req = req.ExcludeMe(*excludeMe)
+	for k, v := range publishOptions(o) {
+		req = req.Option(k, v)
 	}
 	return xconnErr(req.Do().Err)
 }
 
 func (x *xconnPeer) Register(procedure, behavior string) (uint64, error) {
-	r := x.s.Register(procedure, func(_ context.Context, inv *xconn.Invocation) *xconn.InvocationResult {
-		if behavior == "error" {
-			return &xconn.InvocationResult{Err: "com.example.error", Args: inv.Args(), Kwargs: inv.Kwargs()}
-		}
-		return &xconn.InvocationResult{Args: inv.Args(), Kwargs: inv.Kwargs()}
-	}).Do()
+	return x.RegisterWith(procedure, RegOpts{Behavior: behavior})
+}
+
+func (x *xconnPeer) RegisterWith(procedure string, o RegOpts) (uint64, error) {
+	h, err := x.handler(procedure, o)
+	if err != nil {
+		return 0, err
+	}
+	req := x.s.Register(procedure, h)
+	if o.Match != "" {
+		req = req.Match(o.Match)
+	}
+	if o.Invoke != "" {
+		req = req.Invoke(o.Invoke)
+	}
+	r := req.Do()
 	if r.Err != nil {
 		return 0, xconnErr(r.Err)
 	}
@@ -348,6 +662,40 @@ func (x *xconnPeer) Register(procedure, behavior string) (uint64, error) {
 	x.regs[id] = r
 	x.mu.Unlock()
 	return id, nil
+}
+
+// handler answers invocations as the behavior says (PROTOCOL.md).
+func (x *xconnPeer) handler(procedure string, o RegOpts) (xconn.InvocationHandler, error) {
+	switch o.Behavior {
+	case "echo":
+		return func(_ context.Context, inv *xconn.Invocation) *xconn.InvocationResult {
+			return &xconn.InvocationResult{Args: inv.Args(), Kwargs: inv.Kwargs()}
+		}, nil
+	case "error":
+		return func(_ context.Context, inv *xconn.Invocation) *xconn.InvocationResult {
+			return &xconn.InvocationResult{Err: "com.example.error", Args: inv.Args(), Kwargs: inv.Kwargs()}
+		}, nil
+	case "whoami":
+		return func(_ context.Context, inv *xconn.Invocation) *xconn.InvocationResult {
+			return &xconn.InvocationResult{Args: []any{}, Kwargs: whoami(inv.Procedure(), inv.Caller(), x.s.ID())}
+		}, nil
+	case "progress":
+		n := cmp.Or(o.Count, defaultProgress)
+		return func(_ context.Context, inv *xconn.Invocation) *xconn.InvocationResult {
+			if inv.SendProgress == nil { // set only with receive_progress
+				return &xconn.InvocationResult{Err: errNoProgress, Args: []any{"the invocation offers no progressive results"}}
+			}
+			for i := 1; i <= n; i++ {
+				if err := inv.SendProgress([]any{i}, nil); err != nil {
+					return &xconn.InvocationResult{Err: "wamp.error.runtime_error", Args: []any{err.Error()}}
+				}
+			}
+			return &xconn.InvocationResult{Args: inv.Args(), Kwargs: inv.Kwargs()}
+		}, nil
+	case "slow":
+		return nil, unsupported("behavior slow: xconn-go v0.1.0 has no INTERRUPT handling (its handlers get context.Background())")
+	}
+	return nil, unsupported("behavior %q", o.Behavior)
 }
 
 func (x *xconnPeer) Unregister(id uint64) error {
@@ -366,6 +714,40 @@ func (x *xconnPeer) Call(procedure string, p Payload) (Payload, error) {
 		return Payload{}, xconnErr(r.Err)
 	}
 	return controlPayload(r.Args(), r.Kwargs()), nil
+}
+
+func (x *xconnPeer) StartCall(procedure string, p Payload, o CallOpts) (PendingCall, error) {
+	if o.Cancelable {
+		return nil, unsupported("xconn-go v0.1.0 has no call canceling (a TODO in its session.go)")
+	}
+	args, kwargs := nativeArgs(p)
+	req := x.s.Call(procedure).Args(args...).Kwargs(kwargs)
+	if o.DiscloseMe {
+		req = req.Option("disclose_me", true)
+	}
+	if o.Timeout > 0 {
+		req = req.Option("timeout", o.Timeout)
+	}
+	var mu sync.Mutex
+	var progress []Payload
+	if o.ReceiveProgress {
+		req = req.ProgressReceiver(func(r *xconn.ProgressResult) {
+			mu.Lock()
+			progress = append(progress, controlPayload(r.Args(), r.Kwargs()))
+			mu.Unlock()
+		})
+	}
+	return startGoCall(func() error { return unsupported("cancel") }, func() (CallResult, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		r := req.DoContext(ctx)
+		if r.Err != nil {
+			return CallResult{}, xconnErr(r.Err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return CallResult{Payload: controlPayload(r.Args(), r.Kwargs()), Progress: progress}, nil
+	}), nil
 }
 
 func (x *xconnPeer) Leave() error { return x.s.Leave() }

@@ -19,8 +19,10 @@ var (
 	results   = struct {
 		sync.Mutex
 		cells map[string]map[string]string // row -> scenario -> outcome
-		notes map[string]string
-	}{cells: map[string]map[string]string{}, notes: map[string]string{}}
+		// why maps a peer (the row's first part) and a scenario to why
+		// it was n/a or reduced there, each reason once.
+		why map[[2]string][]string
+	}{cells: map[string]map[string]string{}, why: map[[2]string][]string{}}
 )
 
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
@@ -106,28 +108,48 @@ func runScenario(t *testing.T, to target, kind peerKind, transport, ser, row str
 	defer func() {
 		e.cleanup()
 		outcome := "pass"
+		var why []string
 		switch {
-		case t.Skipped():
-			outcome = "n/a"
 		case t.Failed():
 			outcome = "FAIL"
 			t.Logf("frame log of %s / %s:\n%s", row, sc.name, e.log.String())
+		case t.Skipped():
+			outcome = "n/a"
+			if e.naWhy != "" { // else a lack the kind declares, listed anyway
+				why = []string{"n/a: " + e.naWhy}
+			}
+		default:
+			for _, r := range e.reducedWhy {
+				outcome = "pass*"
+				why = append(why, "reduced: "+r)
+			}
 		}
-		record(row, sc.name, outcome)
+		if os.Getenv("INTEROP_FRAMES") != "" && !t.Failed() {
+			t.Logf("frame log of %s / %s:\n%s", row, sc.name, e.log.String())
+		}
+		record(row, sc.name, outcome, why)
 	}()
 	sc.run(e)
 }
 
-func record(row, scenario, outcome string) {
+func record(row, scenario, outcome string, why []string) {
 	results.Lock()
 	defer results.Unlock()
 	if results.cells[row] == nil {
 		results.cells[row] = map[string]string{}
 	}
 	results.cells[row][scenario] = outcome
+	key := [2]string{strings.Split(row, "/")[0], scenario}
+	for _, w := range why {
+		if !contains(results.why[key], w) {
+			results.why[key] = append(results.why[key], w)
+		}
+	}
 }
 
-// printMatrix prints peer × transport × serializer × scenario.
+// printMatrix prints peer × transport × serializer × scenario, the
+// Basic Profile scenarios and the Advanced Profile ones in a table each,
+// then the count of each outcome per scenario and why cells are n/a.
 func printMatrix() {
 	results.Lock()
 	defer results.Unlock()
@@ -137,31 +159,42 @@ func printMatrix() {
 	}
 	sort.Strings(rows)
 	var b strings.Builder
-	fmt.Fprintf(&b, "\ninterop matrix (wampedge router; pass / FAIL / n/a):\n\n| peer | transport | serializer |")
-	for _, sc := range scenarios {
-		fmt.Fprintf(&b, " %s |", sc.name)
-	}
-	b.WriteString("\n|---|---|---|" + strings.Repeat("---|", len(scenarios)) + "\n")
-	passed, failed := 0, 0
-	for _, r := range rows {
-		parts := strings.Split(r, "/")
-		fmt.Fprintf(&b, "| %s | %s | %s |", parts[0], parts[1], parts[2])
-		for _, sc := range scenarios {
-			cell := results.cells[r][sc.name]
-			if cell == "" {
-				cell = "-"
-			}
-			switch cell {
-			case "pass":
-				passed++
-			case "FAIL":
-				failed++
-			}
-			fmt.Fprintf(&b, " %s |", cell)
+	count := map[string]map[string]int{} // scenario -> outcome -> cells
+	for _, table := range []struct {
+		title     string
+		scenarios []scenario
+	}{{"Basic Profile", basicScenarios}, {"Advanced Profile", advancedScenarios}} {
+		fmt.Fprintf(&b, "\ninterop matrix, %s (wampedge router; pass / pass* / FAIL / n/a):\n\n| peer | transport | serializer |", table.title)
+		for _, sc := range table.scenarios {
+			fmt.Fprintf(&b, " %s |", sc.name)
 		}
-		b.WriteString("\n")
+		b.WriteString("\n|---|---|---|" + strings.Repeat("---|", len(table.scenarios)) + "\n")
+		for _, r := range rows {
+			parts := strings.Split(r, "/")
+			fmt.Fprintf(&b, "| %s | %s | %s |", parts[0], parts[1], parts[2])
+			for _, sc := range table.scenarios {
+				cell := results.cells[r][sc.name]
+				if cell == "" {
+					cell = "-"
+				}
+				if count[sc.name] == nil {
+					count[sc.name] = map[string]int{}
+				}
+				count[sc.name][cell]++
+				fmt.Fprintf(&b, " %s |", cell)
+			}
+			b.WriteString("\n")
+		}
 	}
-	b.WriteString("\nn/a and reduced cases are the libraries' own limits:\n")
+	passed, failed, na := 0, 0, 0
+	b.WriteString("\n| scenario | pass | FAIL | n/a |\n|---|---|---|---|\n")
+	for _, sc := range scenarios {
+		c := count[sc.name]
+		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", sc.name, c["pass"]+c["pass*"], c["FAIL"], c["n/a"])
+		passed, failed, na = passed+c["pass"]+c["pass*"], failed+c["FAIL"], na+c["n/a"]
+	}
+	b.WriteString("\npass*: passed, without what the library lacks (\"reduced\" below).\n" +
+		"n/a and reduced cases are the libraries' own limits:\n")
 	for _, k := range append(peerKinds(binDir), peerKind{name: "nexus-router (as the router)", lacks: (&nexusRouter{}).lacks()}) {
 		keys := make([]string, 0, len(k.lacks))
 		for key := range k.lacks {
@@ -175,7 +208,26 @@ func printMatrix() {
 			fmt.Fprintf(&b, "- %s: announces a %d-byte limit in its handshake; larger messages are not delivered to it\n", k.name, k.maxLen)
 		}
 	}
-	fmt.Fprintf(&b, "\ninterop: %d passed, %d failed\n", passed, failed)
+	keys := make([][2]string, 0, len(results.why))
+	for k := range results.why {
+		keys = append(keys, k)
+	}
+	order := map[string]int{}
+	for i, sc := range scenarios {
+		order[sc.name] = i
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return keys[i][0] < keys[j][0]
+		}
+		return order[keys[i][1]] < order[keys[j][1]]
+	})
+	for _, k := range keys {
+		for _, w := range results.why[k] {
+			fmt.Fprintf(&b, "- %s, %s: %s\n", k[0], k[1], w)
+		}
+	}
+	fmt.Fprintf(&b, "\ninterop: %d passed, %d failed, %d n/a\n", passed, failed, na)
 	fmt.Print(b.String())
 	// go test shows a passing package's output only with -v: the
 	// Makefile prints this file.

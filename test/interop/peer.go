@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,16 @@ type Peer interface {
 	Unregister(registration uint64) error
 	Call(procedure string, p Payload) (Payload, error)
 	Events() <-chan Event
+
+	// The Advanced Profile (advanced.go): the same operations with
+	// options. An option the library lacks is an "unsupported: " error.
+	SubscribeWith(topic string, o SubOpts) (uint64, error)
+	PublishWith(topic string, p Payload, o PubOpts) error
+	RegisterWith(procedure string, o RegOpts) (uint64, error)
+	StartCall(procedure string, p Payload, o CallOpts) (PendingCall, error)
+	// Notes are what "slow" callees report: invocations and interrupts.
+	Notes() <-chan Note
+
 	// Leave ends the session with GOODBYE.
 	Leave() error
 	// Kill ends it without a word: SIGKILL, or a dropped connection.
@@ -38,6 +49,9 @@ type Event struct {
 	Subscription uint64 `json:"subscription"`
 	Publication  uint64 `json:"publication"`
 	Payload
+	// Details are what the library reports of EVENT.Details; nil when
+	// it reports none.
+	Details *EventDetails `json:"details"`
 }
 
 // WampError is an ERROR or ABORT a peer got from the router.
@@ -67,6 +81,7 @@ type procPeer struct {
 	stderr  *testutil.SyncBuffer
 	session uint64
 	events  chan Event
+	notes   chan Note
 	exited  chan struct{}
 
 	wmu sync.Mutex // one command line at a time on stdin
@@ -91,6 +106,7 @@ func startProc(argv []string, url, ser string) (*procPeer, error) {
 		cmd:     cmd,
 		stderr:  new(testutil.SyncBuffer),
 		events:  make(chan Event, 1024),
+		notes:   make(chan Note, 64),
 		exited:  make(chan struct{}),
 		waiting: make(map[int]chan procReply),
 	}
@@ -136,6 +152,7 @@ func (p *procPeer) readLines(stdout io.Reader, ready chan<- error) {
 			Fatal  *string `json:"fatal"`
 			Closed *string `json:"closed"`
 			Event  *Event  `json:"event"`
+			Note   *Note   `json:"note"`
 			ID     *int    `json:"id"`
 			procReply
 		}
@@ -153,6 +170,11 @@ func (p *procPeer) readLines(stdout io.Reader, ready chan<- error) {
 			p.end("connection closed: " + *line.Closed)
 		case line.Event != nil:
 			p.events <- *line.Event
+		case line.Note != nil:
+			select {
+			case p.notes <- *line.Note:
+			default: // nobody reads them: never hold up replies
+			}
 		case line.ID != nil:
 			p.mu.Lock()
 			ch := p.waiting[*line.ID]
@@ -185,15 +207,25 @@ func (p *procPeer) end(why string) {
 
 // do sends one command and waits for its reply; result receives "ok".
 func (p *procPeer) do(cmd map[string]any, result any) error {
+	_, ch, err := p.send(cmd)
+	if err != nil {
+		return err
+	}
+	return p.wait(cmd, ch, result)
+}
+
+// send sends one command; its reply comes on the channel.
+func (p *procPeer) send(cmd map[string]any) (int, chan procReply, error) {
 	ch := make(chan procReply, 1)
 	p.mu.Lock()
 	if p.closed != "" {
 		defer p.mu.Unlock()
-		return errors.New(p.closed)
+		return 0, nil, errors.New(p.closed)
 	}
 	p.nextID++
-	cmd["id"] = p.nextID
-	p.waiting[p.nextID] = ch
+	id := p.nextID
+	cmd["id"] = id
+	p.waiting[id] = ch
 	p.mu.Unlock()
 	// Not under mu: the reader of the peer's replies needs it while a
 	// large command is still being written.
@@ -203,9 +235,11 @@ func (p *procPeer) do(cmd map[string]any, result any) error {
 		_, err = p.stdin.Write(append(line, '\n'))
 		p.wmu.Unlock()
 	}
-	if err != nil {
-		return err
-	}
+	return id, ch, err
+}
+
+// wait waits for the reply to a command sent; result receives "ok".
+func (p *procPeer) wait(cmd map[string]any, ch chan procReply, result any) error {
 	select {
 	case r := <-ch:
 		switch {
@@ -231,10 +265,25 @@ func tail(s string) string {
 
 func (p *procPeer) Session() uint64      { return p.session }
 func (p *procPeer) Events() <-chan Event { return p.events }
+func (p *procPeer) Notes() <-chan Note   { return p.notes }
 
 func (p *procPeer) Subscribe(topic string) (uint64, error) {
+	return p.SubscribeWith(topic, SubOpts{})
+}
+
+// Options are sent only when set: a command without them is what peers
+// that predate them know.
+
+func (p *procPeer) SubscribeWith(topic string, o SubOpts) (uint64, error) {
+	cmd := map[string]any{"op": "subscribe", "topic": topic}
+	if o.Match != "" {
+		cmd["match"] = o.Match
+	}
+	if o.GetRetained {
+		cmd["get_retained"] = true
+	}
 	var r struct{ Subscription uint64 }
-	err := p.do(map[string]any{"op": "subscribe", "topic": topic}, &r)
+	err := p.do(cmd, &r)
 	return r.Subscription, err
 }
 
@@ -243,16 +292,53 @@ func (p *procPeer) Unsubscribe(sub uint64) error {
 }
 
 func (p *procPeer) Publish(topic string, pl Payload, ack bool, excludeMe *bool) error {
-	cmd := map[string]any{"op": "publish", "topic": topic, "args": pl.Args, "kwargs": pl.Kwargs, "acknowledge": ack}
-	if excludeMe != nil {
-		cmd["exclude_me"] = *excludeMe
+	return p.PublishWith(topic, pl, PubOpts{Acknowledge: ack, ExcludeMe: excludeMe})
+}
+
+func (p *procPeer) PublishWith(topic string, pl Payload, o PubOpts) error {
+	cmd := map[string]any{"op": "publish", "topic": topic, "args": pl.Args, "kwargs": pl.Kwargs, "acknowledge": o.Acknowledge}
+	if o.ExcludeMe != nil {
+		cmd["exclude_me"] = *o.ExcludeMe
+	}
+	if o.DiscloseMe {
+		cmd["disclose_me"] = true
+	}
+	if o.Retain {
+		cmd["retain"] = true
+	}
+	for key, ids := range map[string][]uint64{"exclude": o.Exclude, "eligible": o.Eligible} {
+		if ids != nil {
+			cmd[key] = ids
+		}
+	}
+	for key, list := range map[string][]string{
+		"exclude_authid": o.ExcludeAuthID, "exclude_authrole": o.ExcludeAuthRole,
+		"eligible_authid": o.EligibleAuthID, "eligible_authrole": o.EligibleAuthRole,
+	} {
+		if list != nil {
+			cmd[key] = list
+		}
 	}
 	return p.do(cmd, nil)
 }
 
 func (p *procPeer) Register(procedure, behavior string) (uint64, error) {
+	return p.RegisterWith(procedure, RegOpts{Behavior: behavior})
+}
+
+func (p *procPeer) RegisterWith(procedure string, o RegOpts) (uint64, error) {
+	cmd := map[string]any{"op": "register", "procedure": procedure, "behavior": o.Behavior}
+	if o.Match != "" {
+		cmd["match"] = o.Match
+	}
+	if o.Invoke != "" {
+		cmd["invoke"] = o.Invoke
+	}
+	if o.Behavior == "progress" {
+		cmd["count"] = cmp.Or(o.Count, defaultProgress)
+	}
 	var r struct{ Registration uint64 }
-	err := p.do(map[string]any{"op": "register", "procedure": procedure, "behavior": behavior}, &r)
+	err := p.do(cmd, &r)
 	return r.Registration, err
 }
 
@@ -264,6 +350,55 @@ func (p *procPeer) Call(procedure string, pl Payload) (Payload, error) {
 	var r Payload
 	err := p.do(map[string]any{"op": "call", "procedure": procedure, "args": pl.Args, "kwargs": pl.Kwargs}, &r)
 	return r, err
+}
+
+func (p *procPeer) StartCall(procedure string, pl Payload, o CallOpts) (PendingCall, error) {
+	cmd := map[string]any{"op": "call", "procedure": procedure, "args": pl.Args, "kwargs": pl.Kwargs}
+	if o.ReceiveProgress {
+		cmd["receive_progress"] = true
+	}
+	if o.Timeout > 0 {
+		cmd["timeout"] = o.Timeout
+	}
+	if o.DiscloseMe {
+		cmd["disclose_me"] = true
+	}
+	if o.Cancelable {
+		cmd["cancelable"] = true
+		if o.CancelMode != "" {
+			cmd["cancel_mode"] = o.CancelMode
+		}
+	}
+	id, ch, err := p.send(cmd)
+	if err != nil {
+		return nil, err
+	}
+	c := &procCall{p: p, id: id, done: make(chan struct{})}
+	go func() {
+		c.err = p.wait(cmd, ch, &c.res)
+		close(c.done)
+	}()
+	return c, nil
+}
+
+// procCall is a call command waiting for its reply.
+type procCall struct {
+	p    *procPeer
+	id   int
+	done chan struct{}
+	res  CallResult
+	err  error
+}
+
+func (c *procCall) Cancel() error {
+	return c.p.do(map[string]any{"op": "cancel", "call": c.id}, nil)
+}
+
+func (c *procCall) Done() <-chan struct{} { return c.done }
+
+func (c *procCall) Wait() (CallResult, error) {
+	<-c.done
+	return c.res, c.err
 }
 
 func (p *procPeer) Leave() error {

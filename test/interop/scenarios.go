@@ -23,6 +23,10 @@ type env struct {
 	peers     []Peer
 	proxies   []*proxy
 	log       *testutil.SyncBuffer // the frame log of this scenario
+	// naWhy is why the scenario is n/a; reducedWhy what it left out.
+	naWhy        string
+	reducedWhy   []string
+	modesLacking []string // cancel modes the library lacks, why
 }
 
 // peer starts a session of the row's kind and serializer.
@@ -94,6 +98,7 @@ func (e *env) uri(name string) string { return e.prefix + "." + name }
 // lacks marks the scenario not applicable when the library lacks a
 // feature.
 func (e *env) lacks(feature string) {
+	e.t.Helper()
 	if why, ok := e.kind.lacks[feature]; ok {
 		e.t.Skip(why)
 	}
@@ -116,8 +121,34 @@ func (e *env) maxLen() int {
 func (e *env) must(err error, what string) {
 	e.t.Helper()
 	if err != nil {
+		e.unsupported(err, what)
 		e.t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// unsupported ends the scenario as n/a when err is a library's refusal
+// of something it does not have ("unsupported: ..."), with the reason.
+func (e *env) unsupported(err error, what string) {
+	e.t.Helper()
+	if why, ok := unsupportedWhy(err); ok {
+		e.na(fmt.Sprintf("%s: unsupported: %s", what, why))
+	}
+}
+
+// na ends the scenario as not applicable, giving the reason for the
+// matrix.
+func (e *env) na(why string) {
+	e.t.Helper()
+	e.naWhy = why
+	e.t.Skip(why)
+}
+
+// reduced notes a part of the scenario left out because the library
+// lacks it; the matrix lists it.
+func (e *env) reduced(why string) {
+	e.t.Helper()
+	e.t.Log("reduced: " + why)
+	e.reducedWhy = append(e.reducedWhy, why)
 }
 
 // nextEvent waits for p's next event.
@@ -183,6 +214,7 @@ func (e *env) barrier(p, publisher Peer, name string) {
 
 func (e *env) expectError(err error, uri, what string) {
 	e.t.Helper()
+	e.unsupported(err, what)
 	if got := errorURI(err); got != uri {
 		e.t.Fatalf("%s: got %v, want the error %s", what, err, uri)
 	}
@@ -233,7 +265,11 @@ type scenario struct {
 	run  func(e *env)
 }
 
-var scenarios = []scenario{
+// scenarios are the matrix's columns: the Basic Profile ones, then the
+// Advanced Profile ones (scenarios_advanced.go).
+var scenarios = append(basicScenarios, advancedScenarios...)
+
+var basicScenarios = []scenario{
 	{"pubsub", func(e *env) {
 		a, b := e.peer("sub"), e.peer("pub")
 		topic := e.uri("t")

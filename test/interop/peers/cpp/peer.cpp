@@ -35,6 +35,18 @@
 //    library's future.
 //  - EVENT: wamp_event does not expose the subscription or publication id;
 //    the tap takes them from the EVENT frame that is being dispatched.
+//  - Advanced Profile (the optional members of PROTOCOL.md): subscribe takes
+//    match (wamp_subscribe_options::set_match), register match and invoke
+//    (provide()'s options dict), call timeout (wamp_call_options). The rest
+//    is "unsupported": get_retained (wamp_subscribe_options knows match
+//    only), publish options other than exclude_me, disclose_me, progressive
+//    results (the caller cannot ask for them and the callee does not
+//    announce them), cancel (the session has none) and the "slow" behavior
+//    (the library throws on INTERRUPT: "not implemented"). wamp_event does
+//    not expose EVENT.Details: the tap reads topic, publisher and retained
+//    off the frame. Invocation details (procedure, caller) come from the
+//    library. A command member the peer does not know is refused, never
+//    ignored.
 //  - Connection loss: the RawSocket transport stops reading silently and
 //    never tells the session. The io_service then runs out of work, so
 //    io_service::run() returning (when not leaving) means the connection is
@@ -48,6 +60,8 @@
 #include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +74,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 using json = nlohmann::json;
 namespace ab = autobahn;
@@ -381,6 +396,7 @@ public:
     uint64_t event_seq() const { return m_event_seq; }
     uint64_t event_subscription() const { return m_event_subscription; }
     uint64_t event_publication() const { return m_event_publication; }
+    const json& event_details() const { return m_event_details; }
 
     // The reason of a GOODBYE the router sent, or "".
     const std::string& goodbye_reason() const { return m_goodbye_reason; }
@@ -420,6 +436,13 @@ private:
                 ++m_event_seq;
                 m_event_subscription = m.field<uint64_t>(1);
                 m_event_publication = m.field<uint64_t>(2);
+                m_event_details = json::object();
+                if (m.size() > 3 && m.is_field_type(3, msgpack::type::MAP)) {
+                    json d = to_json(m.field(3));
+                    for (const char* key : {"topic", "publisher", "retained"}) {
+                        if (d.contains(key)) m_event_details[key] = d[key];
+                    }
+                }
                 break;
             default:
                 break;
@@ -435,8 +458,35 @@ private:
     uint64_t m_event_seq = 0;
     uint64_t m_event_subscription = 0;
     uint64_t m_event_publication = 0;
+    json m_event_details = json::object();
     std::string m_goodbye_reason;
 };
+
+// The members each command may have; any other is refused, never ignored.
+const std::map<std::string, std::vector<std::string>> kFields = {
+    {"subscribe", {"topic", "match", "get_retained"}},
+    {"unsubscribe", {"subscription"}},
+    {"publish", {"topic", "args", "kwargs", "acknowledge", "exclude_me", "disclose_me", "retain",
+                 "exclude", "exclude_authid", "exclude_authrole",
+                 "eligible", "eligible_authid", "eligible_authrole"}},
+    {"register", {"procedure", "behavior", "match", "invoke", "count"}},
+    {"unregister", {"registration"}},
+    {"call", {"procedure", "args", "kwargs", "receive_progress", "timeout", "disclose_me",
+              "cancelable", "cancel_mode"}},
+    {"cancel", {"call"}},
+    {"leave", {}},
+};
+
+// A command this library cannot carry out as asked.
+struct Unsupported : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Refuses a command with a member the library has no way to honour.
+void refuse(const json& cmd, const char* key, const std::string& why)
+{
+    if (has_value(cmd, key)) throw Unsupported(std::string(key) + ": " + why);
+}
 
 // ===========================================================================
 // commands
@@ -490,6 +540,7 @@ public:
                         fatal(std::string("join: ") + e.what());  // ABORT: abort_error(uri)
                     }
                     m_ready = true;
+                    m_session_id = id;
                     emit({{"ready", {{"session", id}}}});
                     start_reading_commands();
                 });
@@ -514,6 +565,15 @@ public:
         const json id = cmd["id"];
         try {
             const std::string op = cmd.value("op", "");
+            auto fields = kFields.find(op);
+            if (fields == kFields.end()) throw Unsupported("op " + op);
+            for (auto it = cmd.begin(); it != cmd.end(); ++it) {
+                if (it.key() == "id" || it.key() == "op") continue;
+                const auto& known = fields->second;
+                if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+                    throw Unsupported(op + " with " + it.key());
+                }
+            }
             if (op == "subscribe") subscribe(id, cmd);
             else if (op == "unsubscribe") unsubscribe(id, cmd);
             else if (op == "publish") publish(id, cmd);
@@ -521,7 +581,9 @@ public:
             else if (op == "unregister") unregister(id, cmd);
             else if (op == "call") call(id, cmd);
             else if (op == "leave") leave(id);
-            else reply_fail(id, "unknown op: " + op);
+            else throw Unsupported("op " + op + ": autobahn-cpp 17.5.1 cannot cancel calls");
+        } catch (const Unsupported& e) {
+            reply_fail(id, std::string("unsupported: ") + e.what());
         } catch (const std::exception& e) {
             reply_fail(id, e.what());
         }
@@ -613,6 +675,9 @@ private:
     void subscribe(const json& id, const json& cmd)
     {
         const std::string topic = cmd.at("topic").get<std::string>();
+        refuse(cmd, "get_retained", "wamp_subscribe_options knows match only");
+        ab::wamp_subscribe_options options;
+        if (has_value(cmd, "match")) options.set_match(cmd.at("match").get<std::string>());
         auto handler = [this](const ab::wamp_event& event) {
             // One line per EVENT, even if this session subscribed twice.
             if (m_tap->event_seq() == m_last_event_printed) return;
@@ -622,13 +687,14 @@ private:
                         {"subscription", m_tap->event_subscription()},
                         {"publication", m_tap->event_publication()},
                         {"args", to_json(event.arguments<msgpack::object>())},
-                        {"kwargs", to_json(event.kw_arguments<msgpack::object>())}}}});
+                        {"kwargs", to_json(event.kw_arguments<msgpack::object>())},
+                        {"details", m_tap->event_details()}}}});
             } catch (const std::exception& e) {
                 std::cerr << "peer: event not written: " << e.what() << std::endl;
             }
         };
         uint64_t request = next_request();
-        when_ready(m_session->subscribe(topic, handler),
+        when_ready(m_session->subscribe(topic, handler, options),
                    [id, request, this](boost::future<ab::wamp_subscription>& f) {
             settle(id, ab::message_type::SUBSCRIBE, request, f, [&](boost::future<ab::wamp_subscription>& f) {
                 reply_ok(id, {{"subscription", f.get().id()}});
@@ -653,6 +719,10 @@ private:
         if (cmd.value("acknowledge", false)) {
             reply_fail(id, "acknowledge not supported");
             return;
+        }
+        for (const char* key : {"disclose_me", "retain", "exclude", "exclude_authid", "exclude_authrole",
+                                "eligible", "eligible_authid", "eligible_authrole"}) {
+            refuse(cmd, key, "wamp_publish_options knows exclude_me only");
         }
         const std::string topic = cmd.at("topic").get<std::string>();
         ab::wamp_publish_options options;
@@ -682,21 +752,47 @@ private:
     {
         const std::string procedure = cmd.at("procedure").get<std::string>();
         const std::string behavior = cmd.at("behavior").get<std::string>();
-        if (behavior != "echo" && behavior != "error") {
-            reply_fail(id, "unknown behavior: " + behavior);
-            return;
+        if (behavior == "slow") {
+            throw Unsupported("behavior slow: autobahn-cpp 17.5.1 throws on INTERRUPT (\"not implemented\")");
         }
-        ab::wamp_procedure endpoint = [behavior](ab::wamp_invocation invocation) {
+        if (behavior != "echo" && behavior != "error" && behavior != "whoami" && behavior != "progress") {
+            throw Unsupported("behavior " + behavior);
+        }
+        const int count = cmd.value("count", 3);
+        ab::provide_options options;
+        for (const char* key : {"match", "invoke"}) {
+            if (has_value(cmd, key)) options[key] = to_msgpack(cmd.at(key), m_options_zone);
+        }
+        const uint64_t session = m_session_id;
+        ab::wamp_procedure endpoint = [behavior, procedure, count, session](ab::wamp_invocation invocation) {
             msgpack::object args = invocation->arguments<msgpack::object>();
             msgpack::object kwargs = invocation->kw_arguments<msgpack::object>();
             if (behavior == "echo") {
                 invocation->result(args, kwargs);
-            } else {
+            } else if (behavior == "error") {
                 invocation->error("com.example.error", args, kwargs);
+            } else if (behavior == "whoami") {
+                msgpack::zone zone;
+                const uint64_t caller = invocation->detail_or<uint64_t>("caller", 0);
+                json answer = {
+                    {"procedure", invocation->detail_or<std::string>("procedure", procedure)},
+                    {"caller", caller ? json(caller) : json(nullptr)},
+                    {"callee", session}};
+                invocation->result(to_msgpack(json::array(), zone), to_msgpack(answer, zone));
+            } else if (!invocation->progressive_results_expected()) {
+                msgpack::zone zone;
+                invocation->error("com.example.no_progress",
+                                  to_msgpack(json::array({"the invocation offers no progressive results"}), zone));
+            } else {
+                msgpack::zone zone;
+                for (int i = 1; i <= count; ++i) {
+                    invocation->progress(to_msgpack(json::array({i}), zone));
+                }
+                invocation->result(args, kwargs);
             }
         };
         uint64_t request = next_request();
-        when_ready(m_session->provide(procedure, endpoint),
+        when_ready(m_session->provide(procedure, endpoint, options),
                    [id, request, this](boost::future<ab::wamp_registration>& f) {
             settle(id, ab::message_type::REGISTER, request, f, [&](boost::future<ab::wamp_registration>& f) {
                 reply_ok(id, {{"registration", f.get().id()}});
@@ -729,16 +825,23 @@ private:
     void call(const json& id, const json& cmd)
     {
         const std::string procedure = cmd.at("procedure").get<std::string>();
+        refuse(cmd, "receive_progress", "wamp_call_options knows timeout only");
+        refuse(cmd, "disclose_me", "wamp_call_options knows timeout only");
+        refuse(cmd, "cancelable", "autobahn-cpp 17.5.1 cannot cancel calls");
+        ab::wamp_call_options options;
+        if (has_value(cmd, "timeout")) {
+            options.set_timeout(std::chrono::milliseconds(cmd.at("timeout").get<int64_t>()));
+        }
         msgpack::zone zone;
         Payload p(cmd, zone);
         boost::future<ab::wamp_call_result> result;
         uint64_t request = next_request();
         if (p.has_kwargs) {
-            result = m_session->call(procedure, p.args, p.kwargs);
+            result = m_session->call(procedure, p.args, p.kwargs, options);
         } else if (p.has_args) {
-            result = m_session->call(procedure, p.args);
+            result = m_session->call(procedure, p.args, options);
         } else {
-            result = m_session->call(procedure);
+            result = m_session->call(procedure, options);
         }
         when_ready(std::move(result), [id, request, this](boost::future<ab::wamp_call_result>& f) {
             settle(id, ab::message_type::CALL, request, f, [&](boost::future<ab::wamp_call_result>& f) {
@@ -779,6 +882,8 @@ private:
     std::shared_ptr<ab::wamp_transport> m_transport;
     std::unique_ptr<boost::asio::io_service::work> m_connecting;
     uint64_t m_request_counter = 0;
+    uint64_t m_session_id = 0;
+    msgpack::zone m_options_zone;  // REGISTER options, kept for the library
     uint64_t m_last_event_printed = 0;
     bool m_ready = false;
     bool m_leaving = false;

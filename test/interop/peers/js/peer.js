@@ -27,6 +27,20 @@
 //    [] and [null] cannot be told apart; this peer reads the RESULT message itself.
 //  - The socket is opened half-open and the router's FIN is never handled, so a router that
 //    closes without GOODBYE (or dies) goes unnoticed; this peer closes its half on 'end'.
+//  - Advanced Profile: subscribe, publish, register and call pass their options object to the
+//    router as it is, so match, get_retained, retain, disclose_me, exclude*/eligible*, invoke,
+//    timeout and receive_progress all reach the router as this peer sets them. EVENT details
+//    (topic, publisher, retained) and INVOCATION details (procedure, caller) are handed to
+//    handlers.
+//  - Progressive results reach the caller through the deferred's notify(), which ES6 promises
+//    lack; this peer gives the connection a deferred factory (use_deferred) with one.
+//  - The callee does not announce call_canceling (commented out in WAMP_FEATURES) and has no
+//    INTERRUPT handling: a router then offers it neither progressive results nor INTERRUPTs,
+//    so the "progress" behavior answers com.example.no_progress and "slow" is unsupported.
+//  - Cancel: promise.cancel({mode}). For any mode but kill the library rejects the call at once
+//    with Error("Cancelled") and forgets it; the router's ERROR, which WAMP requires, then
+//    counts as a protocol violation and the library closes the connection. This peer takes
+//    that ERROR out of the stream in its tap and answers the call command with it.
 //
 // The taps (closeWhenRouterCloses, watchTransportErrors, tapTransport) lean on the library's
 // internals as of 22.11.1 (net.connect, log.debug, session._socket); recheck them on upgrade.
@@ -126,6 +140,7 @@ function watchTransportErrors() {
    };
 }
 
+const MSG_ERROR = 8;
 const MSG_CALL = 48;
 const MSG_RESULT = 50;
 
@@ -133,7 +148,7 @@ const MSG_RESULT = 50;
 // becomes an exception from the sending API call, and each RESULT is kept whole so that
 // a call's reply has its exact args and kwargs. The CALL's options object, created per
 // call by this peer, links the call to its request id.
-function tapTransport(transport, calls) {
+function tapTransport(transport, calls, session) {
    const send = transport.send;
    transport.send = (msg) => {
       if (msg[0] === MSG_CALL && calls.byOptions.has(msg[2])) {
@@ -149,16 +164,63 @@ function tapTransport(transport, calls) {
    };
    const onmessage = transport.onmessage;
    transport.onmessage = (msg) => {
-      if (msg[0] === MSG_RESULT) calls.results.set(msg[1], { args: msg[3] || [], kwargs: msg[4] || {} });
+      if (msg[0] === MSG_RESULT) {
+         const result = { args: msg[3] || [], kwargs: msg[4] || {} };
+         if (msg[2] && msg[2].progress) calls.progress.set(msg[1], result);
+         else calls.results.set(msg[1], result);
+      }
+      if (msg[0] === MSG_ERROR && msg[1] === MSG_CALL && calls.cancelled.has(msg[2])
+          && !(msg[2] in session._call_reqs)) {
+         // the answer to a call the library forgot when it was cancelled (see the top)
+         calls.cancelled.get(msg[2])({ uri: msg[4], args: msg[5] || [], kwargs: msg[6] || {} });
+         calls.cancelled.delete(msg[2]);
+         return;
+      }
       onmessage(msg);
    };
 }
 
 // ---------------------------------------------------------------- commands
 
+// Unsupported is a command this library cannot carry out as asked.
+class Unsupported extends Error {}
+
+// deferredWithProgress is an ES6 deferred with the notify() that progressive results need.
+function deferredWithProgress() {
+   const d = {};
+   d.promise = new Promise((resolve, reject) => {
+      d.resolve = resolve;
+      d.reject = reject;
+   });
+   d.notify = (value) => {
+      if (d.promise.onProgress) d.promise.onProgress(value);
+   };
+   return d;
+}
+
+// The members each command may have; any other is refused, never ignored.
+const FIELDS = {
+   subscribe: ['topic', 'match', 'get_retained'],
+   unsubscribe: ['subscription'],
+   publish: ['topic', 'args', 'kwargs', 'acknowledge', 'exclude_me', 'disclose_me', 'retain',
+      'exclude', 'exclude_authid', 'exclude_authrole', 'eligible', 'eligible_authid', 'eligible_authrole'],
+   register: ['procedure', 'behavior', 'match', 'invoke', 'count'],
+   unregister: ['registration'],
+   call: ['procedure', 'args', 'kwargs', 'receive_progress', 'timeout', 'disclose_me', 'cancelable', 'cancel_mode'],
+   cancel: ['call'],
+   leave: [],
+};
+
+const PUBLISH_OPTIONS = ['exclude_me', 'disclose_me', 'retain', 'exclude', 'exclude_authid',
+   'exclude_authrole', 'eligible', 'eligible_authid', 'eligible_authrole'];
+
+const SLOW_LIMIT_MS = 10000;
+
 function replyError(id, e) {
    if (e instanceof autobahn.Error) {
       out({ id, error: { uri: e.error, args: e.args || [], kwargs: e.kwargs || {} } });
+   } else if (e instanceof Unsupported) {
+      out({ id, fail: 'unsupported: ' + e.message });
    } else {
       out({ id, fail: e && e.message ? e.message : String(e) });
    }
@@ -173,17 +235,36 @@ function makeOps(state) {
    function onEvent(args, kwargs, details, sub) {
       if (seenEvents.has(details)) return;
       seenEvents.add(details);
-      out({ event: { subscription: sub.id, publication: details.publication, args, kwargs } });
+      const d = { topic: details.topic, publisher: details.publisher, retained: details.retained };
+      out({ event: { subscription: sub.id, publication: details.publication, args, kwargs, details: d } });
    }
 
    const behaviors = {
-      echo: (args, kwargs) => new autobahn.Result(args, kwargs),
-      error: (args, kwargs) => { throw new autobahn.Error('com.example.error', args, kwargs); },
+      echo: () => (args, kwargs) => new autobahn.Result(args, kwargs),
+      error: () => (args, kwargs) => { throw new autobahn.Error('com.example.error', args, kwargs); },
+      whoami: () => (args, kwargs, details) => new autobahn.Result([], {
+         procedure: details.procedure,
+         caller: details.caller === undefined ? null : details.caller,
+         callee: session.id,
+      }),
+      progress: (cmd) => (args, kwargs, details) => {
+         if (!details.progress) {
+            throw new autobahn.Error('com.example.no_progress', ['the invocation offers no progressive results']);
+         }
+         for (let i = 1; i <= (cmd.count || 3); i++) details.progress([i]);
+         return new autobahn.Result(args, kwargs);
+      },
+      slow: () => {
+         throw new Unsupported(`behavior slow: Autobahn|JS ${autobahn.version} has no INTERRUPT handling (its callee does not announce call_canceling)`);
+      },
    };
 
    return {
       async subscribe(cmd) {
-         const sub = await session.subscribe(cmd.topic, onEvent);
+         const options = {};
+         if (cmd.match !== undefined) options.match = cmd.match;
+         if (cmd.get_retained !== undefined) options.get_retained = cmd.get_retained;
+         const sub = await session.subscribe(cmd.topic, onEvent, options);
          const list = state.subscriptions.get(sub.id) || [];
          list.push(sub);
          state.subscriptions.set(sub.id, list);
@@ -202,7 +283,9 @@ function makeOps(state) {
       async publish(cmd) {
          const options = {};
          if (cmd.acknowledge) options.acknowledge = true;
-         if (cmd.exclude_me !== undefined) options.exclude_me = cmd.exclude_me;
+         for (const name of PUBLISH_OPTIONS) {
+            if (cmd[name] !== undefined) options[name] = cmd[name];
+         }
          const published = session.publish(cmd.topic, cmd.args, cmd.kwargs, options);
          if (!cmd.acknowledge) return {};
          const pub = await published;
@@ -210,9 +293,13 @@ function makeOps(state) {
       },
 
       async register(cmd) {
-         const endpoint = behaviors[cmd.behavior];
-         if (!endpoint) throw new Error(`unknown behavior ${JSON.stringify(cmd.behavior)}`);
-         const reg = await session.register(cmd.procedure, endpoint);
+         const behavior = Object.prototype.hasOwnProperty.call(behaviors, cmd.behavior) ? behaviors[cmd.behavior] : null;
+         if (!behavior) throw new Unsupported(`behavior ${JSON.stringify(cmd.behavior)}`);
+         const endpoint = behavior(cmd);
+         const options = {};
+         if (cmd.match !== undefined) options.match = cmd.match;
+         if (cmd.invoke !== undefined) options.invoke = cmd.invoke;
+         const reg = await session.register(cmd.procedure, endpoint, options);
          state.registrations.set(reg.id, reg);
          return { registration: reg.id };
       },
@@ -227,17 +314,56 @@ function makeOps(state) {
 
       async call(cmd) {
          const options = {};
-         const entry = { request: null };
+         if (cmd.receive_progress) options.receive_progress = true;
+         if (cmd.timeout !== undefined) options.timeout = cmd.timeout;
+         if (cmd.disclose_me !== undefined) options.disclose_me = cmd.disclose_me;
+         if (cmd.cancel_mode !== undefined && !['skip', 'kill', 'killnowait'].includes(cmd.cancel_mode)) {
+            throw new Unsupported(`cancel mode ${JSON.stringify(cmd.cancel_mode)}`);
+         }
+         const entry = { request: null, cancelled: false };
          state.calls.byOptions.set(options, entry);
+         const progress = [];
          try {
-            await session.call(cmd.procedure, cmd.args, cmd.kwargs, options);
+            const promise = session.call(cmd.procedure, cmd.args, cmd.kwargs, options);
+            promise.onProgress = () => {
+               // the library hands over args[0] only: take the message the tap kept
+               progress.push(state.calls.progress.get(entry.request));
+               state.calls.progress.delete(entry.request);
+            };
+            if (cmd.cancelable) state.pendingCalls.set(cmd.id, { promise, entry, mode: cmd.cancel_mode });
+            try {
+               await promise;
+            } catch (e) {
+               if (!(entry.cancelled && e instanceof autobahn.Error && e.error === 'Cancelled')) throw e;
+               // rejected locally: answer with the router's ERROR, taken out by the tap
+               const routerError = await entry.routerError;
+               throw new autobahn.Error(routerError.uri, routerError.args, routerError.kwargs);
+            }
             const result = state.calls.results.get(entry.request);
             if (!result) throw new Error('call resolved without a RESULT message');
+            if (cmd.receive_progress) result.progress = progress;
             return result;
          } finally {
+            state.pendingCalls.delete(cmd.id);
             state.calls.byOptions.delete(options);
             state.calls.results.delete(entry.request);
+            state.calls.progress.delete(entry.request);
+            state.calls.cancelled.delete(entry.request);
          }
+      },
+
+      async cancel(cmd) {
+         const pending = state.pendingCalls.get(cmd.call);
+         if (!pending) throw new Error(`no cancelable call ${cmd.call} in progress`);
+         const { promise, entry, mode } = pending;
+         entry.cancelled = true;
+         entry.routerError = new Promise((resolve, reject) => {
+            state.calls.cancelled.set(entry.request, resolve);
+            setTimeout(() => reject(new Error(`no ERROR from the router within ${SLOW_LIMIT_MS} ms of CANCEL`)), SLOW_LIMIT_MS).unref();
+         });
+         entry.routerError.catch(() => {});
+         promise.cancel(mode === undefined ? undefined : { mode });
+         return {};
       },
 
       leave(cmd) {
@@ -252,7 +378,12 @@ function makeOps(state) {
 async function runCommand(state, ops, cmd) {
    const op = Object.prototype.hasOwnProperty.call(ops, cmd.op) ? ops[cmd.op] : null;
    if (!op) {
-      out({ id: cmd.id, fail: `unknown op ${JSON.stringify(cmd.op)}` });
+      out({ id: cmd.id, fail: `unsupported: op ${JSON.stringify(cmd.op)}` });
+      return;
+   }
+   const unknown = Object.keys(cmd).filter((k) => k !== 'id' && k !== 'op' && !FIELDS[cmd.op].includes(k));
+   if (unknown.length) {
+      out({ id: cmd.id, fail: `unsupported: ${cmd.op} with ${unknown.join(', ')}` });
       return;
    }
    try {
@@ -354,7 +485,8 @@ function main() {
       leaving: null,
       subscriptions: new Map(), // subscription id -> [autobahn.Subscription]
       registrations: new Map(), // registration id -> autobahn.Registration
-      calls: { byOptions: new Map(), results: new Map() },
+      calls: { byOptions: new Map(), results: new Map(), progress: new Map(), cancelled: new Map() },
+      pendingCalls: new Map(), // call command id -> {promise, entry, mode}
    };
 
    const connection = new autobahn.Connection({
@@ -362,7 +494,7 @@ function main() {
       transports: [transport],
       max_retries: 0,
       retry_if_unreachable: false,
-      use_es6_promises: true,
+      use_deferred: deferredWithProgress, // ES6 promises, with notify() for progressive results
       // the error behavior throws on purpose; report anything else
       on_user_error: (e, msg) => { if (!(e instanceof autobahn.Error)) diag(msg || 'error:', e); },
       on_internal_error: (e, msg) => diag(msg || 'internal error:', e),
@@ -371,7 +503,7 @@ function main() {
 
    connection.onopen = (session) => {
       state.session = session;
-      tapTransport(session._socket, state.calls);
+      tapTransport(session._socket, state.calls, session);
       out({ ready: { session: session.id } });
       readCommands(state);
    };

@@ -31,6 +31,22 @@ python3-msgpack. Notes on the library (Autobahn 22.7.1 as packaged by Debian):
   taken by the constructors of CallResult and ApplicationError, so the peer fills those in
   directly. A keyword argument named "options" cannot be published or passed to a call through
   Autobahn's API; the peer answers such a command with "fail".
+
+Advanced Profile (the optional members of PROTOCOL.md):
+
+- SubscribeOptions(match, get_retained), RegisterOptions(match, invoke), PublishOptions(retain,
+  exclude*, eligible*), CallOptions(on_progress, timeout) carry what the harness asks. The
+  library has no disclose_me (neither PublishOptions nor CallOptions; disclosure is left to the
+  router's configuration): such commands are unsupported. CallOptions.timeout goes to the
+  router as it is given (milliseconds, though the docstring says seconds).
+- Events and invocations come with EventDetails (topic, publisher, retained) and CallDetails
+  (procedure, caller, progress) through details_arg.
+- Cancel: cancelling the call's future makes the library send CANCEL, always without a mode (its
+  canceller is fixed), so only the default mode is supported. The library keeps the request and
+  would then reject the cancelled future with the router's ERROR (an InvalidStateError inside
+  onMessage); PeerSession takes that ERROR and answers the call command with it.
+- INTERRUPT cancels the invocation's task; the "slow" behavior catches that, reports it (the
+  library does not hand over the INTERRUPT's mode) and answers wamp.error.canceled.
 """
 
 import argparse
@@ -56,9 +72,11 @@ from autobahn.wamp.exception import ApplicationError  # noqa: E402
 from autobahn.wamp.request import UnregisterRequest, UnsubscribeRequest  # noqa: E402
 from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer  # noqa: E402
 from autobahn.wamp.types import (  # noqa: E402
+    CallOptions,
     CallResult,
     ComponentConfig,
     PublishOptions,
+    RegisterOptions,
     SubscribeOptions,
 )
 
@@ -66,6 +84,29 @@ SERIALIZERS = {"json": JsonSerializer, "msgpack": MsgPackSerializer}
 ERROR_URI = "com.example.error"
 DETAILS_ARG = "_wampedge_peer_details"  # keyword under which Autobahn passes EventDetails
 LEAVE_TIMEOUT = 10.0
+SLOW_LIMIT = 10.0  # the longest a "slow" invocation waits for its interrupt
+NO_PROGRESS = "com.example.no_progress"
+
+# The members each command may have; any other is refused, never ignored.
+FIELDS = {
+    "subscribe": {"topic", "match", "get_retained"},
+    "unsubscribe": {"subscription"},
+    "publish": {"topic", "args", "kwargs", "acknowledge", "exclude_me", "disclose_me", "retain",
+                "exclude", "exclude_authid", "exclude_authrole",
+                "eligible", "eligible_authid", "eligible_authrole"},
+    "register": {"procedure", "behavior", "match", "invoke", "count"},
+    "unregister": {"registration"},
+    "call": {"procedure", "args", "kwargs", "receive_progress", "timeout", "disclose_me",
+             "cancelable", "cancel_mode"},
+    "cancel": {"call"},
+    "leave": set(),
+}
+PUBLISH_OPTIONS = ("exclude", "exclude_authid", "exclude_authrole",
+                   "eligible", "eligible_authid", "eligible_authrole", "retain")
+
+
+class Unsupported(Exception):
+    """A command this library cannot carry out as asked."""
 
 
 # ---------------------------------------------------------------- output
@@ -196,6 +237,8 @@ class PeerSession(ApplicationSession):
         self.close_reason = None
         self.peer_subs = {}  # subscription id -> [Subscription], oldest first
         self.peer_regs = {}  # registration id -> Registration
+        self.cancelable = {}  # call command id -> [future, request id, cancelled?]
+        self.cancelled = {}  # request id -> future of the router's answer to CANCEL
 
     # -- lifecycle
 
@@ -204,6 +247,14 @@ class PeerSession(ApplicationSession):
             self.joined.set_result(self)
 
     def onMessage(self, msg):
+        if (isinstance(msg, message.Error) and msg.request_type == message.Call.MESSAGE_TYPE
+                and msg.request in self.cancelled):
+            # The answer to CANCEL: the library would reject the cancelled future with it.
+            self._call_reqs.pop(msg.request, None)
+            answer = self.cancelled.pop(msg.request)
+            if not answer.done():
+                answer.set_result(application_error(msg.error, msg.args, msg.kwargs))
+            return None
         if isinstance(msg, message.Abort) and self._session_id:
             # Autobahn treats an ABORT on an open session as a protocol error; keep its reason.
             self.close_reason = describe_close(msg.reason, msg.message)
@@ -238,7 +289,8 @@ class PeerSession(ApplicationSession):
     # -- commands
 
     async def op_subscribe(self, cmd):
-        options = SubscribeOptions(details_arg=DETAILS_ARG)
+        options = SubscribeOptions(match=cmd.get("match"), get_retained=cmd.get("get_retained"),
+                                   details_arg=DETAILS_ARG)
         sub = await self.subscribe(self.on_event, cmd["topic"], options=options)
         self.peer_subs.setdefault(sub.id, []).append(sub)
         return {"subscription": sub.id}
@@ -251,6 +303,8 @@ class PeerSession(ApplicationSession):
             return  # the same subscription subscribed twice: one line per EVENT
         event = {"subscription": sub.id, "publication": details.publication}
         event.update(payload(args, kwargs))
+        event["details"] = {"topic": details.topic, "publisher": details.publisher,
+                            "retained": bool(details.retained)}
         try:
             emit({"event": event})
         except (TypeError, ValueError) as e:
@@ -275,6 +329,11 @@ class PeerSession(ApplicationSession):
             opts["acknowledge"] = True
         if "exclude_me" in cmd:
             opts["exclude_me"] = bool(cmd["exclude_me"])
+        if "disclose_me" in cmd:
+            raise Unsupported("disclose_me: Autobahn|Python 22.7.1's PublishOptions has none")
+        for name in PUBLISH_OPTIONS:
+            if name in cmd:
+                opts[name] = cmd[name]
         if opts:
             kwargs["options"] = PublishOptions(**opts)
         pub = self.publish(cmd["topic"], *args, **kwargs)
@@ -285,15 +344,42 @@ class PeerSession(ApplicationSession):
 
     async def op_register(self, cmd):
         behavior = cmd.get("behavior")
+        details_arg = DETAILS_ARG
         if behavior == "echo":
-            endpoint = echo_endpoint
+            endpoint, details_arg = echo_endpoint, None
         elif behavior == "error":
-            endpoint = error_endpoint
+            endpoint, details_arg = error_endpoint, None
+        elif behavior == "whoami":
+            endpoint = self.whoami_endpoint
+        elif behavior == "progress":
+            endpoint = progress_endpoint(cmd.get("count") or 3)
+        elif behavior == "slow":
+            endpoint = self.slow_endpoint
         else:
-            raise ValueError("unknown behavior %r" % (behavior,))
-        reg = await self.register(endpoint, cmd["procedure"])
+            raise Unsupported("behavior %r" % (behavior,))
+        options = RegisterOptions(match=cmd.get("match"), invoke=cmd.get("invoke"),
+                                  details_arg=details_arg)
+        reg = await self.register(endpoint, cmd["procedure"], options=options)
         self.peer_regs[reg.id] = reg
         return {"registration": reg.id}
+
+    def whoami_endpoint(self, *args, **kwargs):
+        """Answer with what the library tells of the invocation."""
+        details = kwargs.pop(DETAILS_ARG)
+        return call_result([], {"procedure": details.procedure, "caller": details.caller,
+                                "callee": self._session_id})
+
+    async def slow_endpoint(self, *args, **kwargs):
+        """Wait until interrupted (then answer wamp.error.canceled), at most SLOW_LIMIT."""
+        details = kwargs.pop(DETAILS_ARG)
+        emit({"note": {"kind": "invoked", "procedure": details.procedure}})
+        try:
+            await asyncio.sleep(SLOW_LIMIT)
+        except asyncio.CancelledError:
+            # the library cancels the invocation's task on INTERRUPT
+            emit({"note": {"kind": "interrupt", "procedure": details.procedure}})
+            raise application_error("wamp.error.canceled", [], {})
+        return call_result(args, kwargs)
 
     async def op_unregister(self, cmd):
         reg_id = cmd["registration"]
@@ -306,8 +392,49 @@ class PeerSession(ApplicationSession):
 
     async def op_call(self, cmd):
         args, kwargs = command_payload(cmd)
-        res = await self.call(cmd["procedure"], *args, **kwargs)  # a CallResult, see onMessage
-        return payload(res.results, res.kwresults)
+        if cmd.get("disclose_me"):
+            raise Unsupported("disclose_me: Autobahn|Python 22.7.1's CallOptions has none")
+        if cmd.get("cancelable") and "cancel_mode" in cmd:
+            raise Unsupported("Autobahn|Python 22.7.1 sends CANCEL without a mode")
+        progress = []
+        opts = {}
+        if cmd.get("receive_progress"):
+            opts["on_progress"] = lambda *a, **kw: progress.append(payload(a, kw))
+        if "timeout" in cmd:
+            opts["timeout"] = cmd["timeout"]
+        if opts:
+            kwargs["options"] = CallOptions(**opts)
+        fut = self.call(cmd["procedure"], *args, **kwargs)
+        if cmd.get("cancelable"):
+            request = next(r for r, c in self._call_reqs.items() if c.on_reply is fut)
+            self.cancelable[cmd["id"]] = [fut, request, False]
+        try:
+            res = await fut  # a CallResult, see onMessage
+        except asyncio.CancelledError:
+            entry = self.cancelable.get(cmd["id"])
+            if not entry or not entry[2]:
+                raise
+            # cancelled by op_cancel: answer with the router's ERROR
+            try:
+                raise await asyncio.wait_for(asyncio.shield(self.cancelled[entry[1]]), SLOW_LIMIT)
+            except (KeyError, asyncio.TimeoutError):
+                raise RuntimeError("no ERROR from the router after CANCEL") from None
+        finally:
+            self.cancelable.pop(cmd["id"], None)
+        out = payload(res.results, res.kwresults)
+        if cmd.get("receive_progress"):
+            out["progress"] = progress
+        return out
+
+    async def op_cancel(self, cmd):
+        entry = self.cancelable.get(cmd["call"])
+        if entry is None:
+            raise ValueError("no cancelable call %r in progress" % (cmd["call"],))
+        fut, request, _ = entry
+        entry[2] = True
+        self.cancelled[request] = asyncio.get_running_loop().create_future()
+        fut.cancel()  # the library's canceller sends CANCEL
+        return {}
 
     async def op_leave(self, cmd):
         self.leaving = True
@@ -348,6 +475,20 @@ def application_error(uri, args, kwargs):
     return err
 
 
+def progress_endpoint(count):
+    """Send count progressive results [1] .. [count], then answer with the call's payload."""
+
+    def endpoint(*args, **kwargs):
+        details = kwargs.pop(DETAILS_ARG)
+        if details.progress is None:
+            raise application_error(NO_PROGRESS, ["the invocation offers no progressive results"], {})
+        for i in range(1, count + 1):
+            details.progress(i)
+        return call_result(args, kwargs)
+
+    return endpoint
+
+
 def echo_endpoint(*args, **kwargs):
     """Answer a call with its own args and kwargs."""
     return call_result(args, kwargs)
@@ -372,6 +513,7 @@ OPS = {
     "register": PeerSession.op_register,
     "unregister": PeerSession.op_unregister,
     "call": PeerSession.op_call,
+    "cancel": PeerSession.op_cancel,
     "leave": PeerSession.op_leave,
 }
 
@@ -382,12 +524,17 @@ async def run_command(session, cmd):
     try:
         op = OPS.get(cmd.get("op"))
         if op is None:
-            raise ValueError("unknown op %r" % (cmd.get("op"),))
+            raise Unsupported("op %r" % (cmd.get("op"),))
+        unknown = set(cmd) - {"id", "op"} - FIELDS[cmd["op"]]
+        if unknown:
+            raise Unsupported("%s with %s" % (cmd["op"], ", ".join(sorted(unknown))))
         reply = {"id": cid, "ok": await op(session, cmd)}
     except ApplicationError as e:
         reply = {"id": cid, "error": {"uri": e.error, **payload(e.args, e.kwargs)}}
     except asyncio.CancelledError:
         raise
+    except Unsupported as e:
+        reply = {"id": cid, "fail": "unsupported: %s" % e}
     except Exception as e:  # a local failure (bad command, bad base64, lost transport, ...)
         reply = {"id": cid, "fail": "%s: %s" % (type(e).__name__, e)}
     try:
