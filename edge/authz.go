@@ -48,13 +48,13 @@ func (s *session) startTimer(inv uint64, d time.Duration) {
 	t := time.AfterFunc(d, func() { s.expire(inv, d) })
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
-	p, pending := s.calls[inv]
+	p, pending := s.invocations[inv]
 	if !pending {
 		t.Stop()
 		return
 	}
 	p.timer, p.timeout = t, d
-	s.calls[inv] = p
+	s.invocations[inv] = p
 }
 
 // expire ends a call that ran out of time (WAMP.md §8.3): the caller gets
@@ -62,12 +62,13 @@ func (s *session) startTimer(inv uint64, d time.Duration) {
 // the callee.
 func (s *session) expire(inv uint64, d time.Duration) {
 	s.callMu.Lock()
-	p, pending := s.calls[inv]
-	delete(s.calls, inv)
+	p, pending := s.invocations[inv]
+	delete(s.invocations, inv)
 	s.callMu.Unlock()
 	if !pending {
 		return
 	}
+	p.rec.end(p.recGen)
 	s.router.post(p.caller, &codec.Error{RequestType: codec.TypeCall, Request: p.request,
 		Error: []byte(errTimeout), Args: errorArgs(fmt.Sprintf("the call got no answer within %v", d))})
 	if s.calleeCancel {

@@ -13,21 +13,12 @@ import (
 // pendingCall is an INVOCATION that waits for its YIELD or ERROR.
 type pendingCall struct {
 	caller   *session
-	request  uint64 // the caller's CALL request ID
-	progress bool   // the caller receives progressive results
+	request  uint64      // the caller's CALL request ID
+	rec      *callRecord // the caller's record of it, marked ended with it
+	recGen   uint64      // the record's use
+	progress bool        // the caller receives progressive results
 	timer    *time.Timer
 	timeout  time.Duration // the timer's: it starts again at each progressive result
-}
-
-// outCall is a call of this session as caller, for CANCEL and the
-// chunks of a progressive call invocation to find. The caller's reader
-// alone keeps them: a call that ended is found out by asking its callee
-// (isPending), so that routing a result costs the caller no lock.
-type outCall struct {
-	callee      *session
-	inv         uint64 // the callee's INVOCATION request ID
-	reg         uint64 // the registration
-	progressive bool   // more chunks of the call are to come
 }
 
 func (s *session) onRegister(msg []byte) bool {
@@ -156,12 +147,14 @@ func (s *session) onCall(msg []byte) bool {
 		s.replyError(codec.TypeCall, c.Request, errTooManyCalls, s.limitReached("calls in progress", s.router.cfg.MaxPendingCalls))
 		return true
 	}
-	inv, ok := callee.expect(pendingCall{caller: s, request: c.Request, progress: progress})
+	rec := s.calls.add(callee, 0, reg.id, c.Request, o.Progress)
+	inv, ok := callee.expect(pendingCall{caller: s, request: c.Request, rec: rec, recGen: rec.gen, progress: progress})
 	if !ok { // the callee is leaving
+		rec.end(rec.gen)
 		s.replyError(codec.TypeCall, c.Request, errNoSuchProcedure, fmt.Sprintf("the callee of %q is leaving", c.Procedure))
 		return true
 	}
-	s.outCalls[c.Request] = outCall{callee: callee, inv: inv, reg: reg.id, progressive: o.Progress}
+	rec.inv = inv
 	if d := s.callTimeout(o.Timeout); d > 0 {
 		callee.startTimer(inv, d)
 	}
@@ -231,19 +224,15 @@ func (s *session) invocationDetails(reg *registration, procedure []byte, progres
 // invocation; the chunk without progress is the last. handled is false
 // for a CALL that starts a call.
 func (s *session) callChunk(c *codec.Call, progress bool) (handled, ok bool) {
-	oc, found := s.outCalls[c.Request]
+	oc := s.calls.find(c.Request)
 	switch {
-	case !found:
+	case oc == nil: // a new call; a chunk of one that ended is dropped
 		return false, true
-	case !oc.callee.isPending(oc.inv, s, c.Request): // over: a new call, or a late chunk to drop
-		delete(s.outCalls, c.Request)
-		return progress && oc.progressive, true
 	case !oc.progressive:
 		return true, s.violation(fmt.Sprintf("CALL request ID %d is already in use by a call in progress", c.Request))
 	}
 	if !progress { // the last chunk
 		oc.progressive = false
-		s.outCalls[c.Request] = oc
 	}
 	m := codec.Invocation{Request: oc.inv, Registration: oc.reg, Args: c.Args, Kwargs: c.Kwargs}
 	if progress {
@@ -256,22 +245,14 @@ func (s *session) callChunk(c *codec.Call, progress bool) (handled, ok bool) {
 	return true, true
 }
 
-// startCall checks a request ID for a new call of this session as
-// caller: in use by a call in progress, or past MaxPendingCalls. The
-// calls that ended are dropped from outCalls here, now and then.
+// startCall checks the limit on calls in progress (a request ID in
+// use is callChunk's to find).
 func (s *session) startCall(request uint64) callStart {
-	if oc, found := s.outCalls[request]; found {
-		if oc.callee.isPending(oc.inv, s, request) {
-			return callBusy
-		}
-		delete(s.outCalls, request)
-	}
-	max := s.router.cfg.MaxPendingCalls
-	if len(s.outCalls) >= s.pruneAt || max > 0 && len(s.outCalls) >= max {
-		s.pruneCalls()
-	}
-	if max > 0 && len(s.outCalls) >= max {
+	if max := s.router.cfg.MaxPendingCalls; max > 0 && s.calls.live() >= max {
 		return callLimit
+	}
+	if len(s.calls.order) >= s.calls.compactAt/2 {
+		s.calls.sweep()
 	}
 	return callStarted
 }
@@ -284,26 +265,6 @@ const (
 	callLimit             // MaxPendingCalls reached
 )
 
-// pruneCalls forgets the calls that ended; the next prune comes when as
-// many again have been made, so the cost per call stays constant.
-func (s *session) pruneCalls() {
-	for req, oc := range s.outCalls {
-		if !oc.callee.isPending(oc.inv, s, req) {
-			delete(s.outCalls, req)
-		}
-	}
-	s.pruneAt = max(64, 2*len(s.outCalls))
-}
-
-// isPending reports whether this callee still owes the answer to a
-// caller's call.
-func (s *session) isPending(inv uint64, caller *session, request uint64) bool {
-	s.callMu.Lock()
-	defer s.callMu.Unlock()
-	p, ok := s.calls[inv]
-	return ok && p.caller == caller && p.request == request
-}
-
 // expect records an invocation of this callee and returns its request ID;
 // false when the callee has left its realm.
 func (s *session) expect(p pendingCall) (uint64, bool) {
@@ -313,7 +274,7 @@ func (s *session) expect(p pendingCall) (uint64, bool) {
 		return 0, false
 	}
 	s.lastInv = nextInv(s.lastInv)
-	s.calls[s.lastInv] = p
+	s.invocations[s.lastInv] = p
 	return s.lastInv, true
 }
 
@@ -330,12 +291,20 @@ func nextInv(last uint64) uint64 {
 func (s *session) forget(inv uint64) bool {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
-	p, pending := s.calls[inv]
-	delete(s.calls, inv)
+	p, pending := s.invocations[inv]
+	delete(s.invocations, inv)
+	if pending {
+		p.ended()
+	}
+	return pending
+}
+
+// ended releases a call that is over: its timer, and its caller's record.
+func (p *pendingCall) ended() {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
-	return pending
+	p.rec.end(p.recGen)
 }
 
 // answered returns the invocation a YIELD or ERROR answers, removing it
@@ -345,13 +314,11 @@ func (s *session) forget(inv uint64) bool {
 func (s *session) answered(inv uint64, progressive bool) (p pendingCall, found, late bool) {
 	s.callMu.Lock()
 	defer s.callMu.Unlock()
-	p, found = s.calls[inv]
+	p, found = s.invocations[inv]
 	switch {
 	case found && !progressive:
-		delete(s.calls, inv)
-		if p.timer != nil {
-			p.timer.Stop()
-		}
+		delete(s.invocations, inv)
+		p.ended()
 	case found && p.timer != nil && p.progress:
 		p.timer.Reset(p.timeout) // the limit is between results
 	}
@@ -455,18 +422,17 @@ func (s *session) onCancel(msg []byte) bool {
 	default:
 		return s.violation(fmt.Sprintf("CANCEL mode %q: want skip, kill or killnowait", o.Mode))
 	}
-	oc, ok := s.outCalls[m.Request]
-	if !ok {
+	oc := s.calls.find(m.Request)
+	if oc == nil {
 		return true
 	}
 	if !oc.callee.calleeCancel {
 		mode = cancelSkip
 	}
 	if mode != cancelKill {
-		if !oc.callee.isPending(oc.inv, s, m.Request) || !oc.callee.forget(oc.inv) {
+		if !oc.callee.forget(oc.inv) {
 			return true // answered meanwhile
 		}
-		delete(s.outCalls, m.Request)
 		s.replyError(codec.TypeCall, m.Request, errCanceled, "the call was canceled")
 	}
 	if mode != cancelSkip {

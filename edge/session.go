@@ -77,33 +77,31 @@ type session struct {
 	cerr    codec.Error
 
 	// The callee side of calls, shared with the callers' readers.
-	callMu  sync.Mutex
-	calls   map[uint64]pendingCall // by INVOCATION request ID
-	lastInv uint64                 // the last INVOCATION request ID issued
-	gone    bool                   // left its realm: no new invocations
+	callMu      sync.Mutex
+	invocations map[uint64]pendingCall // by INVOCATION request ID
+	lastInv     uint64                 // the last INVOCATION request ID issued
+	gone        bool                   // left its realm: no new invocations
 
-	// The caller side: calls made, for CANCEL and progressive call
-	// invocations; owned by the reader (see outCall).
-	outCalls map[uint64]outCall // by CALL request ID
-	pruneAt  int                // outCalls' size at the next prune
+	// The caller side: its calls, for CANCEL and progressive call
+	// invocations; owned by the reader (see callRecord).
+	calls callTable
 
 	writerDone chan struct{}
 }
 
 func newSession(r *Router, t Transport) *session {
 	return &session{
-		router:     r,
-		t:          t,
-		codec:      codec.NewCodec(t.Serializer()),
-		q:          newOutQueue(r.cfg.QueueBytes),
-		log:        r.log,
-		dirty:      make(map[*session]struct{}),
-		subs:       make(map[uint64]*subscription),
-		regs:       make(map[uint64]*registration),
-		calls:      make(map[uint64]pendingCall),
-		outCalls:   make(map[uint64]outCall),
-		pruneAt:    64,
-		writerDone: make(chan struct{}),
+		router:      r,
+		t:           t,
+		codec:       codec.NewCodec(t.Serializer()),
+		q:           newOutQueue(r.cfg.QueueBytes),
+		log:         r.log,
+		dirty:       make(map[*session]struct{}),
+		subs:        make(map[uint64]*subscription),
+		regs:        make(map[uint64]*registration),
+		invocations: make(map[uint64]pendingCall),
+		calls:       newCallTable(),
+		writerDone:  make(chan struct{}),
 	}
 }
 
@@ -468,13 +466,11 @@ func (s *session) leave() {
 	s.publishTestaments()
 	s.callMu.Lock()
 	s.gone = true
-	calls := s.calls
-	s.calls = nil
+	invocations := s.invocations
+	s.invocations = nil
 	s.callMu.Unlock()
-	for _, p := range calls {
-		if p.timer != nil {
-			p.timer.Stop()
-		}
+	for _, p := range invocations {
+		p.ended()
 		s.sendError(p.caller, codec.TypeCall, p.request, errCanceled, "the callee left before it answered")
 	}
 	rl.leave(s)
