@@ -58,16 +58,21 @@ func FuzzMsgpackDecode(f *testing.F) {
 }
 
 // normalized returns a copy of m as Append writes it: an empty ArgumentsKw
-// is dropped, and then an empty Arguments.
+// is dropped, and then an empty Arguments; before a non-empty
+// ArgumentsKw, absent Arguments (a nil read as absent) become [].
 func normalized(m codec.Message) codec.Message {
 	v := reflect.New(reflect.TypeOf(m).Elem())
 	v.Elem().Set(reflect.ValueOf(m).Elem())
 	args, kwargs := v.Elem().FieldByName("Args"), v.Elem().FieldByName("Kwargs")
-	if args.IsValid() && emptyContainer(kwargs.Bytes()) {
+	switch {
+	case !args.IsValid():
+	case emptyContainer(kwargs.Bytes()):
 		kwargs.SetBytes(nil)
 		if emptyContainer(args.Bytes()) {
 			args.SetBytes(nil)
 		}
+	case len(args.Bytes()) == 0:
+		args.SetBytes([]byte{0x90})
 	}
 	return v.Interface().(codec.Message)
 }
