@@ -140,10 +140,7 @@ func (s *session) onCall(msg []byte) bool {
 		return true
 	}
 	progress := o.ReceiveProgress && callee.calleeProgress
-	switch s.startCall(c.Request) {
-	case callBusy:
-		return s.violation(fmt.Sprintf("CALL request ID %d is already in use by a call in progress", c.Request))
-	case callLimit:
+	if !s.startCall() {
 		s.replyError(codec.TypeCall, c.Request, errTooManyCalls, s.limitReached("calls in progress", s.router.cfg.MaxPendingCalls))
 		return true
 	}
@@ -245,25 +242,18 @@ func (s *session) callChunk(c *codec.Call, progress bool) (handled, ok bool) {
 	return true, true
 }
 
-// startCall checks the limit on calls in progress (a request ID in
-// use is callChunk's to find).
-func (s *session) startCall(request uint64) callStart {
+// startCall reports whether this session may start a call under
+// MaxPendingCalls (a request ID in use is callChunk's to find), and now
+// and then forgets the calls that ended.
+func (s *session) startCall() bool {
 	if max := s.router.cfg.MaxPendingCalls; max > 0 && s.calls.live() >= max {
-		return callLimit
+		return false
 	}
 	if len(s.calls.order) >= s.calls.compactAt/2 {
 		s.calls.sweep()
 	}
-	return callStarted
+	return true
 }
-
-type callStart int
-
-const (
-	callStarted callStart = iota
-	callBusy              // the request ID is in use
-	callLimit             // MaxPendingCalls reached
-)
 
 // expect records an invocation of this callee and returns its request ID;
 // false when the callee has left its realm.

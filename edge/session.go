@@ -478,12 +478,6 @@ func (s *session) leave() {
 	s.metaEvent(metaSessionOnLeave, s.id, s.authid, s.authrole)
 }
 
-// shutdown starts the router's GOODBYE (wamp.close.system_shutdown); a
-// session not yet joined is closed at once.
-func (s *session) shutdown() {
-	s.closeWith(closeSystemShutdown, "the router is shutting down")
-}
-
 // closeWith starts the router's GOODBYE with a reason, from any
 // goroutine; a session not joined is closed at once.
 func (s *session) closeWith(reason, message string) {
