@@ -214,12 +214,22 @@ func (s *session) onUnsubscribe(msg []byte) bool {
 		s.replyError(codec.TypeUnsubscribe, m.Request, errNoSuchSubscription, fmt.Sprintf("this session has no subscription %d", m.Subscription))
 		return true
 	}
-	delete(s.subs, m.Subscription)
+	s.dropSubscription(sub, &codec.Unsubscribed{Request: m.Request})
+	return true
+}
+
+// dropSubscription takes the session off a subscription (UNSUBSCRIBE, or
+// leaving), then sends reply if any — no event of the subscription can
+// follow it — and the meta events: on_unsubscribe, and on_delete when
+// nobody is left.
+func (s *session) dropSubscription(sub *subscription, reply codec.Message) {
+	delete(s.subs, sub.id)
 	deleted := s.realm.broker.unsubscribe(s, sub)
-	s.reply(&codec.Unsubscribed{Request: m.Request})
+	if reply != nil {
+		s.reply(reply)
+	}
 	s.metaEvent(metaSubOnUnsubscribe, s.id, sub.id)
 	if deleted {
 		s.metaEvent(metaSubOnDelete, s.id, sub.id)
 	}
-	return true
 }

@@ -90,14 +90,23 @@ func (s *session) onUnregister(msg []byte) bool {
 		s.replyError(codec.TypeUnregister, m.Request, errNoSuchRegistration, fmt.Sprintf("this session has no registration %d", m.Registration))
 		return true
 	}
-	delete(s.regs, m.Registration)
+	s.dropRegistration(reg, &codec.Unregistered{Request: m.Request})
+	return true
+}
+
+// dropRegistration takes the session off a registration (UNREGISTER, or
+// leaving), then sends reply if any, and the meta events: on_unregister,
+// and on_delete when no callee is left.
+func (s *session) dropRegistration(reg *registration, reply codec.Message) {
+	delete(s.regs, reg.id)
 	deleted := s.realm.dealer.unregister(reg, s)
-	s.reply(&codec.Unregistered{Request: m.Request})
+	if reply != nil {
+		s.reply(reply)
+	}
 	s.metaEvent(metaRegOnUnregister, s.id, reg.id)
 	if deleted {
 		s.metaEvent(metaRegOnDelete, s.id, reg.id)
 	}
-	return true
 }
 
 func (s *session) onCall(msg []byte) bool {

@@ -447,21 +447,11 @@ func (s *session) leave() {
 	if rl == nil {
 		return
 	}
-	for id, sub := range s.subs {
-		deleted := rl.broker.unsubscribe(s, sub)
-		delete(s.subs, id)
-		s.metaEvent(metaSubOnUnsubscribe, s.id, sub.id)
-		if deleted {
-			s.metaEvent(metaSubOnDelete, s.id, sub.id)
-		}
+	for _, sub := range s.subs {
+		s.dropSubscription(sub, nil)
 	}
-	for id, reg := range s.regs {
-		deleted := rl.dealer.unregister(reg, s)
-		delete(s.regs, id)
-		s.metaEvent(metaRegOnUnregister, s.id, reg.id)
-		if deleted {
-			s.metaEvent(metaRegOnDelete, s.id, reg.id)
-		}
+	for _, reg := range s.regs {
+		s.dropRegistration(reg, nil)
 	}
 	s.publishTestaments()
 	s.callMu.Lock()
