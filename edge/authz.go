@@ -89,7 +89,7 @@ func (r *Router) post(dest *session, m codec.Message) {
 		}
 	}
 	if dest.q.push(wire) == queued {
-		dest.q.signal()
+		dest.kick()
 	}
 }
 

@@ -62,7 +62,7 @@ func (s *session) jsonCodec() codec.Codec {
 }
 
 // deliver queues o for dest in dest's serializer, and marks dest to be
-// woken at the next flush. A full queue disconnects dest, or for events
+// written to at the next flush. A full queue disconnects dest, or for events
 // under the drop policy drops the event.
 func (s *session) deliver(dest *session, o *outgoing, event bool) error {
 	wire, err := o.wire(dest.codec.Serializer(), s.jsonCodec)
@@ -85,7 +85,7 @@ func (s *session) deliver(dest *session, o *outgoing, event bool) error {
 		}
 		return errFull
 	}
-	s.dirty[dest] = struct{}{}
+	s.markDirty(dest)
 	return nil
 }
 
@@ -96,7 +96,7 @@ func (s *session) deliver(dest *session, o *outgoing, event bool) error {
 func (s *session) replyLast(m codec.Message) {
 	s.out.set(m.Append(s.out.msg[:0]))
 	if wire, err := s.out.wire(s.codec.Serializer(), s.jsonCodec); err == nil && len(wire) <= s.t.MaxSend() && s.q.pushLast(wire) == queued {
-		s.dirty[s] = struct{}{}
+		s.markDirty(s)
 	}
 }
 
@@ -111,7 +111,7 @@ func (r *Router) postLast(dest *session, m codec.Message) {
 		}
 	}
 	if dest.q.pushLast(wire) == queued {
-		dest.q.signal()
+		dest.kick()
 	}
 }
 
@@ -134,7 +134,7 @@ func (s *session) waitForRoom(dest *session) bool {
 	if left <= 0 {
 		return false
 	}
-	s.flush() // wake the writers this session has queued for, dest's too
+	s.flush() // send what this session has queued, to dest too
 	t := time.NewTimer(left)
 	defer t.Stop()
 	select {

@@ -8,23 +8,25 @@
 //	r.Close(ctx) // GOODBYE wamp.close.system_shutdown to everyone
 //
 // A session runs over any Transport (a RawSocket connection on TCP, a
-// Unix socket or a serial line) and has two goroutines. The reader
+// Unix socket or a serial line) and has one goroutine, its reader, which
 // decodes each message in place and routes it inline: a PUBLISH is
 // looked up in the realm's broker and its EVENT is encoded once (and
 // transcoded at most once per other serializer), then copied into the
 // outbound queue of every subscriber; a CALL becomes an INVOCATION in
 // the callee's queue, a YIELD a RESULT in the caller's. Payloads are
-// never decoded. The writer drains its session's queue into the
-// transport, many messages per write, and is woken once per burst: a
-// reader wakes the writers it queued for only when it has no whole
-// frame left to route. A queue is bounded in bytes; a session that does
-// not keep up is disconnected (or, by policy, loses events), and no one
-// else waits for it. In steady state routing an event or a call
+// never decoded. Once a reader has no whole frame left to route, it
+// writes each queue it added to into its transport, many messages per
+// write, without waiting: a socket with room takes them at once. A peer
+// that reads slowly, or a transport that cannot write without waiting,
+// gets a writer goroutine until its queue is empty (writer.go). A queue
+// is bounded in bytes; a session that does not keep up is disconnected
+// (or, by policy, loses events), and no one else waits for it beyond
+// SlowConsumerWait. In steady state routing an event or a call
 // allocates nothing.
 //
 // Locks: realm broker and dealer locks are taken before a session's
-// outbound queue lock and a callee's call table lock; nothing is held
-// across I/O, which only writers do.
+// outbound queue lock and a callee's call table lock; no lock is held
+// across a write that can wait.
 //
 // Every protocol violation aborts that session alone with
 // wamp.error.protocol_violation and a message saying what was wrong.

@@ -6,26 +6,32 @@ import (
 )
 
 // outQueue is a session's bounded outbound queue. Producers (any
-// session's reader) copy encoded messages into buf; the session's writer
-// swaps buf for its spare and hands the whole batch to the transport in
-// one write. A push does not wake the writer: the producer marks the
-// session dirty and wakes it once it has routed all it has read, so a
-// burst of messages costs one wake-up and one write.
+// session's reader) copy encoded messages into buf. Whoever sends them
+// first becomes the queue's writer (acquire): it swaps buf for the
+// spare batch and hands the whole batch to the transport in one write,
+// then takes what was queued meanwhile (next) until nothing is left. A
+// push does not start a writer: the producer marks the session dirty and
+// kicks it once it has routed all it has read, so a burst of messages
+// costs one write.
 type outQueue struct {
-	mu     sync.Mutex
-	buf    []byte // queued messages, back to back
-	ends   []int  // end offset of each message in buf
-	limit  int    // bytes; past it push refuses
-	closed bool   // no more pushes; the writer drains and stops
-	sealed bool   // the session's last message is queued: no more pushes
-	wake   chan struct{}
+	mu      sync.Mutex
+	buf     []byte // queued messages, back to back
+	ends    []int  // end offset of each message in buf
+	limit   int    // bytes; past it push refuses
+	closed  bool   // no more pushes; the session drains and stops
+	sealed  bool   // the session's last message is queued: no more pushes
+	writing bool   // a writer holds the queue (acquire until next says false)
+	waiters int    // goroutines in awaitWriter
+	free    sync.Cond
 
 	fullSince time.Time     // when a push first found it full; zero once the writer took
 	room      chan struct{} // closed when the writer takes: for producers waiting
 }
 
 func newOutQueue(limit int) *outQueue {
-	return &outQueue{limit: limit, wake: make(chan struct{}, 1)}
+	q := &outQueue{limit: limit}
+	q.free.L = &q.mu
+	return q
 }
 
 type pushResult int
@@ -87,20 +93,11 @@ func (q *outQueue) waitRoom() (since time.Time, room <-chan struct{}) {
 	return q.fullSince, q.room
 }
 
-// signal wakes the writer if it sleeps; many signals make one wake-up.
-func (q *outQueue) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-// close stops pushes; the writer sends what is queued, then stops.
+// close stops pushes; the session sends what is queued, then stops.
 func (q *outQueue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
-	q.signal()
 }
 
 // batch is the writer's side of the swap: what it holds while writing.
@@ -110,13 +107,61 @@ type batch struct {
 	msgs [][]byte
 }
 
-// take swaps the queued messages into b (whose buffers become the
-// queue's next ones) and reports whether the queue is closed.
-func (q *outQueue) take(b *batch) (closed bool) {
+// acquire makes the caller the queue's writer and takes the queued
+// messages into b; false when nothing is queued or another writer holds
+// the queue (that writer takes what was queued before it lets go).
+func (q *outQueue) acquire(b *batch) bool {
 	q.mu.Lock()
+	if q.writing || len(q.buf) == 0 {
+		q.mu.Unlock()
+		return false
+	}
+	q.writing = true
+	q.swapLocked(b)
+	return true
+}
+
+// awaitWriter makes the caller the queue's writer once no other is, and
+// takes the queued messages into b, if any.
+func (q *outQueue) awaitWriter(b *batch) {
+	q.mu.Lock()
+	q.waiters++
+	for q.writing {
+		q.free.Wait()
+	}
+	q.waiters--
+	q.writing = true
+	q.swapLocked(b)
+}
+
+// next is the writer's: it takes into b what was queued since the last
+// take and reports true, or, when nothing was, lets go of the queue.
+func (q *outQueue) next(b *batch) bool {
+	q.mu.Lock()
+	if len(q.buf) == 0 {
+		q.writing = false
+		if q.waiters > 0 {
+			q.free.Broadcast()
+		}
+		q.mu.Unlock()
+		return false
+	}
+	q.swapLocked(b)
+	return true
+}
+
+// take swaps the queued messages into b, whether or not the caller is
+// the writer: for tests that drive sessions in memory.
+func (q *outQueue) take(b *batch) {
+	q.mu.Lock()
+	q.swapLocked(b)
+}
+
+// swapLocked gives b the queued messages and the queue b's buffers, and
+// unlocks q.
+func (q *outQueue) swapLocked(b *batch) {
 	q.buf, b.buf = b.buf[:0], q.buf
 	q.ends, b.ends = b.ends[:0], q.ends
-	closed = q.closed
 	q.fullSince = time.Time{}
 	if q.room != nil {
 		close(q.room)
@@ -129,7 +174,6 @@ func (q *outQueue) take(b *batch) (closed bool) {
 		b.msgs = append(b.msgs, b.buf[start:end:end])
 		start = end
 	}
-	return closed
 }
 
 // shrink drops a batch's buffers once a burst that made them large is

@@ -63,7 +63,7 @@ type session struct {
 	in      []byte   // a JSON frame turned into MessagePack
 	out     outgoing // the message being sent, in each serializer
 	json    codec.Codec
-	dirty   map[*session]struct{} // sessions queued to since the last flush
+	dirty   []*session // sessions queued to since the last flush
 	subs    map[uint64]*subscription
 	regs    map[uint64]*registration
 	matched []*subscription // the subscriptions an event goes to
@@ -86,7 +86,12 @@ type session struct {
 	// invocations; owned by the reader (see callRecord).
 	calls callTable
 
-	writerDone chan struct{}
+	// Writing (writer.go): wb is the batch of whoever holds q's writer
+	// role; dirtyBy the reader that last noted s dirty.
+	running bool      // run started: kick writes (tests drive some sessions in memory)
+	tw      tryWriter // t, if it writes without waiting
+	wb      batch
+	dirtyBy atomic.Pointer[session]
 }
 
 func newSession(r *Router, t Transport) *session {
@@ -96,12 +101,10 @@ func newSession(r *Router, t Transport) *session {
 		codec:       codec.NewCodec(t.Serializer()),
 		q:           newOutQueue(r.cfg.QueueBytes),
 		log:         r.log,
-		dirty:       make(map[*session]struct{}),
 		subs:        make(map[uint64]*subscription),
 		regs:        make(map[uint64]*registration),
 		invocations: make(map[uint64]pendingCall),
 		calls:       newCallTable(),
-		writerDone:  make(chan struct{}),
 	}
 }
 
@@ -110,13 +113,14 @@ func (s *session) run() {
 		s.t.Close()
 		return
 	}
+	s.tw, _ = s.t.(tryWriter)
+	s.running = true
 	hello := time.AfterFunc(s.router.cfg.HelloTimeout, func() {
 		if st := s.state.Load(); st == stateHello || st == stateChallenged {
 			s.log.Info("session closed: no HELLO in time", "timeout", s.router.cfg.HelloTimeout)
 			s.t.Close()
 		}
 	})
-	go s.writeLoop()
 	err := s.readLoop()
 	hello.Stop()
 	if err != nil && s.state.Load() != stateHello {
@@ -125,19 +129,12 @@ func (s *session) run() {
 	s.leave()
 	s.flush()
 	s.q.close()
-	// The writer sends what is queued (an ABORT, a GOODBYE) and closes
-	// the transport; a peer that does not read gets GoodbyeTimeout.
-	select {
-	case <-s.writerDone:
-	case <-time.After(s.router.cfg.GoodbyeTimeout):
-		s.t.Close()
-		<-s.writerDone
-	}
+	s.drain()
 }
 
-// readLoop reads and routes messages until the session ends. It wakes
-// the writers it queued messages for only when no whole frame is left
-// in its read buffer: a burst costs each writer one wake-up.
+// readLoop reads and routes messages until the session ends. It sends
+// what it queued for other sessions only when no whole frame is left in
+// its read buffer: a burst costs each peer one write.
 func (s *session) readLoop() error {
 	defer s.flush()
 	for {
@@ -164,38 +161,6 @@ func (s *session) readLoop() error {
 		}
 		if !s.t.Buffered() {
 			s.flush()
-		}
-	}
-}
-
-func (s *session) flush() {
-	for d := range s.dirty {
-		d.q.signal()
-	}
-	clear(s.dirty)
-}
-
-func (s *session) writeLoop() {
-	defer close(s.writerDone)
-	var b batch
-	for range s.q.wake {
-		for {
-			closed := s.q.take(&b)
-			if len(b.msgs) > 0 {
-				if err := s.t.WriteMsgs(b.msgs); err != nil {
-					s.q.close()
-					s.t.Close()
-					return
-				}
-			}
-			b.shrink()
-			if closed && len(b.msgs) == 0 {
-				s.t.Close()
-				return
-			}
-			if len(b.msgs) == 0 {
-				break
-			}
 		}
 	}
 }

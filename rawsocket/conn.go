@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wampedge/wampedge/codec"
@@ -73,11 +74,24 @@ type Conn struct {
 
 	wmu    sync.Mutex
 	wbuf   []byte // frames being written, header and body together (under wmu)
+	wsent  int    // wbuf[:wsent] is sent; the rest waits for the next write
 	closed atomic.Bool
+
+	// A socket's writes that do not wait (TryWriteMsgs); nil when rw is
+	// not a socket. rawWrite is made once: a closure per write would be
+	// an allocation per write.
+	raw      syscall.RawConn
+	rawWrite func(fd uintptr) bool
+	rawErr   error
 }
 
 func newConn(rw io.ReadWriter, s codec.Serializer, recvMax, sendMax int) *Conn {
-	return &Conn{rw: rw, serializer: s, recvMax: recvMax, sendMax: sendMax}
+	c := &Conn{rw: rw, serializer: s, recvMax: recvMax, sendMax: sendMax}
+	c.raw = rawConn(rw)
+	if c.raw != nil {
+		c.rawWrite = c.writeSome
+	}
+	return c
 }
 
 // Serializer is the serializer the handshake agreed on.
@@ -291,21 +305,86 @@ func (c *Conn) Unread() []byte { return c.rbuf[c.r:c.w] }
 // WriteMsg sends one message, header and body in one write.
 func (c *Conn) WriteMsg(msg []byte) error { return c.write(frameMessage, msg) }
 
-// WriteMsgs sends several messages in one write. If any is over the
-// peer's limit, none is sent and the error is ErrMsgTooLarge.
+// WriteMsgs sends several messages in one write, after what an earlier
+// TryWriteMsgs left; with no messages it sends only that. If any is over
+// the peer's limit, none is sent and the error is ErrMsgTooLarge.
 func (c *Conn) WriteMsgs(msgs [][]byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if err := c.appendMsgs(msgs); err != nil {
+		return err
+	}
+	return c.flushLocked()
+}
+
+// TryWriteMsgs is WriteMsgs that does not wait, so that a router can
+// write to a peer from the goroutine that routed the messages instead of
+// waking another: it returns how many of msgs it took, 0 when it cannot
+// write without waiting (the connection is not a socket, or another
+// write is under way). Of what it took, what the socket does not accept
+// at once stays with the connection, which reports flush: the next
+// WriteMsgs sends it first.
+func (c *Conn) TryWriteMsgs(msgs [][]byte) (taken int, flush bool, err error) {
+	if c.raw == nil || !c.wmu.TryLock() {
+		return 0, false, nil
+	}
+	defer c.wmu.Unlock()
+	if err := c.appendMsgs(msgs); err != nil {
+		return 0, false, err
+	}
+	if c.closed.Load() {
+		return len(msgs), false, ErrClosed
+	}
+	c.rawErr = nil
+	if err := c.raw.Write(c.rawWrite); err != nil {
+		return len(msgs), false, err
+	}
+	if c.rawErr != nil {
+		return len(msgs), false, c.rawErr
+	}
+	if c.wsent < len(c.wbuf) {
+		return len(msgs), true, nil
+	}
+	c.sent()
+	return len(msgs), false, nil
+}
+
+// writeSome writes what the socket takes now of the frames not yet sent;
+// it runs under wmu, inside raw.Write, and never asks to wait.
+func (c *Conn) writeSome(fd uintptr) bool {
+	for c.wsent < len(c.wbuf) {
+		n, err := writeFD(fd, c.wbuf[c.wsent:])
+		if n > 0 {
+			c.wsent += n
+		}
+		switch {
+		case err == errInterrupted:
+			continue
+		case err == errWouldBlock:
+			return true
+		case err != nil:
+			c.rawErr = err
+			return true
+		case n <= 0:
+			c.rawErr = io.ErrShortWrite
+			return true
+		}
+	}
+	return true
+}
+
+// appendMsgs adds msgs as frames after those not yet sent, or none if
+// any is over the peer's limit.
+func (c *Conn) appendMsgs(msgs [][]byte) error {
 	for _, m := range msgs {
 		if len(m) > c.sendMax {
 			return ErrMsgTooLarge
 		}
 	}
-	c.wbuf = c.wbuf[:0]
 	for _, m := range msgs {
 		c.wbuf = appendFrame(c.wbuf, frameMessage, m)
 	}
-	return c.flushLocked()
+	return nil
 }
 
 // Ping sends a PING; the peer answers with a PONG that ReadMsg drops.
@@ -317,19 +396,35 @@ func (c *Conn) write(typ byte, body []byte) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.wbuf = appendFrame(c.wbuf[:0], typ, body)
+	c.wbuf = appendFrame(c.wbuf, typ, body)
 	return c.flushLocked()
 }
 
+// flushLocked writes, waiting as long as it takes, every frame not yet
+// sent.
 func (c *Conn) flushLocked() error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
-	_, err := c.rw.Write(c.wbuf)
-	if cap(c.wbuf) > shrinkOver && len(c.wbuf) < shrinkOver/4 { // the burst is over
-		c.wbuf = nil
+	if c.wsent == len(c.wbuf) {
+		c.sent()
+		return nil
+	}
+	n, err := c.rw.Write(c.wbuf[c.wsent:])
+	c.wsent += n
+	if err == nil {
+		c.sent()
 	}
 	return err
+}
+
+// sent empties the write buffer once all of it is sent, and lets go of
+// a large one once the burst that grew it is over.
+func (c *Conn) sent() {
+	if cap(c.wbuf) > shrinkOver && len(c.wbuf) < shrinkOver/4 {
+		c.wbuf = nil
+	}
+	c.wbuf, c.wsent = c.wbuf[:0], 0
 }
 
 // appendFrame appends a frame header and body.
