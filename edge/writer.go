@@ -59,8 +59,9 @@ func (s *session) kick() {
 				s.writeFailed()
 				return
 			}
-			s.wb.msgs = s.wb.msgs[taken:]
-			if len(s.wb.msgs) > 0 || flush {
+			if taken < len(s.wb.msgs) || flush {
+				// Keep the rest at the front: the batch keeps its capacity.
+				s.wb.msgs = s.wb.msgs[:copy(s.wb.msgs, s.wb.msgs[taken:])]
 				break
 			}
 			s.wb.shrink()

@@ -49,6 +49,7 @@ const (
 	startBuffer  = 1 << 10
 	streamBuffer = 64 << 10
 	shrinkOver   = 64 << 10
+	shrinkAfter  = 16
 )
 
 // Conn is one RawSocket connection after its handshake: whole WAMP
@@ -69,6 +70,8 @@ type Conn struct {
 	frameTimeout time.Duration
 	lastRead     int // bytes the last read brought, of what it could
 	lastRoom     int
+	reads        int        // reads since the buffer last changed size, up to shrinkAfter
+	largestRead  int        // the most one of them brought
 	deadlineSet  bool       // a read deadline is armed for a partial frame
 	ka           *keepalive // the router's PINGs to a silent peer; nil: none
 
@@ -233,6 +236,13 @@ func (c *Conn) fill() error {
 	c.armFrameTimeout()
 	c.resizeForStream()
 	c.rbuf = c.rbuf[:cap(c.rbuf)]
+	// Read into the whole buffer, not the end the last frames left:
+	// moving the start of a frame is cheaper than a read that comes back
+	// short of room (and so a buffer grown for no burst).
+	if c.r > 0 && len(c.rbuf)-c.w < len(c.rbuf)/2 {
+		c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+		c.r = 0
+	}
 	n, err := c.rw.Read(c.rbuf[c.w:])
 	c.lastRead, c.lastRoom = n, len(c.rbuf)-c.w
 	c.w += n
@@ -255,22 +265,37 @@ func (c *Conn) fill() error {
 }
 
 // resizeForStream doubles the buffer, up to streamBuffer, after a read
-// that filled it, and takes a stream buffer back to the start size after
-// a read that brought less than a sixteenth of it; what is unparsed (the
-// start of a frame) moves along.
+// that filled it. Every shrinkAfter reads it takes a stream buffer down
+// to twice the largest of them (at least the start size) when that is a
+// quarter of it or less: a buffer follows what the reads bring, not one
+// lull between waves, which would make it drop and grow again and again.
+// What is unparsed (the start of a frame) moves along.
 func (c *Conn) resizeForStream() {
 	if c.lastRoom == 0 {
 		return
 	}
 	size, pending := cap(c.rbuf), c.w-c.r
 	switch {
-	case c.lastRead == c.lastRoom && size < streamBuffer:
+	case c.lastRead == c.lastRoom && c.lastRoom >= size/2 && size < streamBuffer:
 		size = min(2*size, streamBuffer)
-	case c.lastRead < c.lastRoom/16 && size > startBuffer && size <= streamBuffer && pending < startBuffer/2:
-		size = startBuffer
-	default:
+	case size <= startBuffer || size > streamBuffer:
 		return
+	default:
+		c.largestRead = max(c.largestRead, c.lastRead)
+		if c.reads++; c.reads < shrinkAfter {
+			return
+		}
+		target := startBuffer
+		for target < 2*c.largestRead {
+			target *= 2
+		}
+		c.reads, c.largestRead = 0, 0
+		if target > size/4 || pending > target/2 {
+			return
+		}
+		size = target
 	}
+	c.reads, c.largestRead = 0, 0
 	buf := make([]byte, size)
 	c.rbuf, c.r, c.w, c.lastRoom = buf, 0, copy(buf, c.rbuf[c.r:c.w]), 0
 }

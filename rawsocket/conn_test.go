@@ -571,17 +571,23 @@ func TestReadErrors(t *testing.T) {
 }
 
 // A busy stream of small frames: reads that fill the buffer double it,
-// up to streamBuffer (fewer, larger reads); once the reads dwindle it is
-// back to the start size.
+// up to streamBuffer (fewer, larger reads); once the reads dwindle, after
+// shrinkAfter small reads in a row, it is back to the start size, and not
+// after fewer: a lull between waves keeps the stream buffer.
 func TestBufferFollowsStream(t *testing.T) {
 	msgs := make([][]byte, 3000)
 	for i := range msgs {
 		msgs[i] = pattern(100, byte(i))
 	}
 	busy := frames(msgs...)
-	trickle := frames(msgs[:4]...)
-	c := testConn(chunked(append(busy, trickle...), len(busy)), MaxLength, MaxLength)
-	for i := range len(msgs) - 10 {
+	// Then one frame per read.
+	data, cuts := busy, []int{len(busy)}
+	for i := range 2*shrinkAfter + 1 {
+		data = append(data, frames(msgs[i])...)
+		cuts = append(cuts, len(data))
+	}
+	c := testConn(chunked(data, cuts[:len(cuts)-1]...), MaxLength, MaxLength)
+	for i := range len(msgs) {
 		if _, err := c.ReadMsg(); err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
@@ -589,12 +595,18 @@ func TestBufferFollowsStream(t *testing.T) {
 	if size := cap(c.rbuf); size != streamBuffer {
 		t.Errorf("read buffer of %d bytes in a busy stream, want %d", size, streamBuffer)
 	}
-	for range 14 {
+	for i := range 2 * shrinkAfter {
 		if _, err := c.ReadMsg(); err != nil {
 			t.Fatal(err)
 		}
+		if size := cap(c.rbuf); i < 4 && size != streamBuffer {
+			t.Fatalf("read buffer of %d bytes after %d small reads, want %d", size, i+1, streamBuffer)
+		}
 	}
 	// The next read, the one an idle session waits in, has the small buffer.
+	if _, err := c.ReadMsg(); err != nil {
+		t.Fatalf("after the last message: %v", err)
+	}
 	if _, err := c.ReadMsg(); err != io.EOF {
 		t.Fatalf("after the last message: %v", err)
 	}
