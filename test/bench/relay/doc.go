@@ -10,9 +10,12 @@
 //   - a CALL frame is copied to the responder, and what the responder
 //     sends is copied back to the session that called last (2 hops).
 //
-// A reader copies everything it read that goes to the same sessions in
-// one write per session, and reads up to 256 KiB at a time: the fewest
-// syscalls a router can make, which is what bounds routing on loopback.
+// A reader copies each frame into the write buffer of every session it
+// goes to, and once it has no whole frame left, writes each of those
+// buffers in one write; it reads up to 64 KiB at a time, as wampedge does
+// in a stream. Those are the copies and the syscalls any router makes
+// (it must at least copy a message to each subscriber), which is what
+// bounds routing on loopback.
 // Writes block, so a slow subscriber slows the publisher and nothing is
 // lost. No router can do less work per message, so the relay's rates are
 // the ceiling the benchmark compares routers to.

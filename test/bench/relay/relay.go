@@ -13,10 +13,11 @@ import (
 )
 
 // Read buffer sizes: idle sessions hold a small buffer; one that fills
-// it doubles it, up to maxBuffer.
+// it doubles it, up to maxBuffer: the read size of wampedge's streams, so
+// that the relay makes the syscalls a router makes, not fewer.
 const (
 	startBuffer = 4 << 10
-	maxBuffer   = 256 << 10
+	maxBuffer   = 64 << 10
 )
 
 // The canned answers to the set-up messages.
@@ -50,18 +51,41 @@ type Server struct {
 	closed      bool
 }
 
-// peer is one session; writes to it come from any session's reader.
+// peer is one session; frames for it come from any session's reader,
+// which copies each into out and writes out once it has no whole frame
+// left to relay.
 type peer struct {
 	nc  net.Conn
 	wmu sync.Mutex
+	out []byte
+}
+
+// queue copies a frame into the peer's write buffer, and reports whether
+// the buffer was empty: whether the caller has to flush it.
+func (p *peer) queue(f []byte) (first bool) {
+	p.wmu.Lock()
+	first = len(p.out) == 0
+	p.out = append(p.out, f...)
+	p.wmu.Unlock()
+	return first
+}
+
+// flush writes what is queued, in one write.
+func (p *peer) flush() {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if len(p.out) == 0 {
+		return
+	}
+	if _, err := p.nc.Write(p.out); err != nil {
+		p.nc.Close() // its reader sees it and takes it out
+	}
+	p.out = p.out[:0]
 }
 
 func (p *peer) write(b []byte) {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	if _, err := p.nc.Write(b); err != nil {
-		p.nc.Close() // its reader sees it and takes it out
-	}
+	p.queue(b)
+	p.flush()
 }
 
 // Listen opens a relay on addr (HOST:PORT).
@@ -136,6 +160,7 @@ func (s *Server) serve(nc net.Conn) {
 	}
 	buf := make([]byte, startBuffer)
 	var r, w int
+	var touched []*peer // the peers this reader queued frames for
 	for {
 		n, err := nc.Read(buf[w:])
 		if err != nil {
@@ -143,27 +168,28 @@ func (s *Server) serve(nc net.Conn) {
 		}
 		burst := w+n == len(buf) // the read took all the room there was
 		w += n
-		runStart, runRoute := r, nowhere
 		for w-r >= 4 {
 			size := 4 + int(binary.BigEndian.Uint32(buf[r:])&0xffffff)
 			if w-r < size {
 				break
 			}
-			rt, answer := s.classify(p, buf[r:r+size])
-			if rt != runRoute || answer != nil {
-				s.send(runRoute, buf[runStart:r])
-				runStart, runRoute = r, rt
-			}
+			f := buf[r : r+size]
 			r += size
+			rt, answer := s.classify(p, f)
 			if answer != nil {
 				p.write(answer)
-				runStart = r
 				if answer[5] == byte(codec.TypeGoodbye) {
 					return
 				}
+				continue
 			}
+			touched = s.queue(rt, f, touched)
 		}
-		s.send(runRoute, buf[runStart:r])
+		for i, d := range touched {
+			d.flush()
+			touched[i] = nil
+		}
+		touched = touched[:0]
 		w = copy(buf, buf[r:w])
 		r = 0
 		// Grow for a frame larger than the buffer, and for bursts.
@@ -209,25 +235,29 @@ func (s *Server) classify(p *peer, f []byte) (route, []byte) {
 	return nowhere, nil
 }
 
-// send copies a run of frames to where it goes, one write per session.
-func (s *Server) send(rt route, run []byte) {
-	if len(run) == 0 {
-		return
+// queue copies a frame to the write buffer of each session it goes to,
+// and adds to touched those whose buffer it started.
+func (s *Server) queue(rt route, f []byte, touched []*peer) []*peer {
+	add := func(p *peer) {
+		if p.queue(f) {
+			touched = append(touched, p)
+		}
 	}
 	switch rt {
 	case toSubscribers:
 		for _, sub := range *s.subscribers.Load() {
-			sub.write(run)
+			add(sub)
 		}
 	case toResponder:
 		if p := s.responder.Load(); p != nil {
-			p.write(run)
+			add(p)
 		}
 	case toCaller:
 		if p := s.caller.Load(); p != nil {
-			p.write(run)
+			add(p)
 		}
 	}
+	return touched
 }
 
 // forget takes a session out when its connection ends.
