@@ -176,6 +176,17 @@ func (q *outQueue) swapLocked(b *batch) {
 	}
 }
 
+// trim drops the queue's buffers and the writer's batch b when the queue
+// is empty and no writer holds it (so none uses b).
+func (q *outQueue) trim(b *batch) {
+	q.mu.Lock()
+	if !q.writing && len(q.buf) == 0 {
+		q.buf, q.ends = nil, nil
+		*b = batch{}
+	}
+	q.mu.Unlock()
+}
+
 // shrink drops a batch's buffers once a burst that made them large is
 // over (the batch just written was small), so an idle session holds
 // little memory, and a busy one does not allocate them again and again.

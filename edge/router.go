@@ -51,6 +51,11 @@ type Config struct {
 	// readers wait meanwhile, so nothing is lost to a consumer that is
 	// slow for a moment. Negative: the policy applies at once.
 	SlowConsumerWait time.Duration
+	// IdleAfter is how long a listener's session may send nothing before
+	// its connection parks (100ms): it gives up its goroutine and read
+	// buffer until the peer sends again, so that idle sessions cost
+	// little memory (rawsocket.Conn.Park; Linux). Negative: never.
+	IdleAfter time.Duration
 	// Policies say who may join each realm and what roles may do there,
 	// by realm name; a realm without one is open to anonymous clients.
 	Policies map[string]*RealmPolicy
@@ -101,6 +106,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.SlowConsumerWait == 0 {
 		d.SlowConsumerWait = time.Second
+	}
+	if d.IdleAfter == 0 {
+		d.IdleAfter = 100 * time.Millisecond
 	}
 	if d.Agent == "" {
 		d.Agent = "wampedge"
@@ -303,7 +311,8 @@ func (r *Router) ServeInternal(t Transport) { r.serve(t, true) }
 
 func (r *Router) serve(t Transport, internal bool) { r.serveFrom(t, "", internal) }
 
-// serveFrom runs a session that came in on listener (its URL).
+// serveFrom runs a session that came in on listener (its URL). A
+// listener's session may park: serveFrom then returns before it ends.
 func (r *Router) serveFrom(t Transport, listener string, internal bool) {
 	s := newSession(r, t)
 	s.internal = internal
@@ -312,7 +321,10 @@ func (r *Router) serveFrom(t Transport, listener string, internal bool) {
 		t.Close()
 		return
 	}
-	defer r.untrack(s)
+	if p, ok := t.(parker); ok && listener != "" && !internal && r.cfg.IdleAfter > 0 {
+		s.parker = p
+		p.SetIdle(r.cfg.IdleAfter)
+	}
 	s.run()
 }
 

@@ -68,6 +68,9 @@ func (s *session) onRegister(msg []byte) bool {
 			return
 		}
 		reg, created = got, isNew
+		if s.regs == nil { // made on first use: most sessions register nothing
+			s.regs = make(map[uint64]*registration)
+		}
 		s.regs[reg.id] = reg
 		s.reply(&codec.Registered{Request: m.Request, Registration: reg.id})
 	})
@@ -273,6 +276,9 @@ func (s *session) expect(p pendingCall) (uint64, bool) {
 		return 0, false
 	}
 	s.lastInv = nextInv(s.lastInv)
+	if s.invocations == nil { // made on first use: most sessions are no callee
+		s.invocations = make(map[uint64]pendingCall)
+	}
 	s.invocations[s.lastInv] = p
 	return s.lastInv, true
 }

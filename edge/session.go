@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -12,7 +13,15 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 	"github.com/wampedge/wampedge/codec"
+	"github.com/wampedge/wampedge/rawsocket"
 )
+
+// parker is a transport whose connection can wait for its peer without
+// a goroutine (rawsocket.Conn).
+type parker interface {
+	SetIdle(d time.Duration)
+	Park(readable func()) bool
+}
 
 // Session states (WAMP.md §2.1). One session runs over one connection:
 // after a GOODBYE exchange or an ABORT the connection closes.
@@ -60,21 +69,11 @@ type session struct {
 	killedQuietly atomic.Bool    // by wamp.session.kill_all: no testaments
 
 	// Owned by the reader goroutine.
-	in      []byte   // a JSON frame turned into MessagePack
-	out     outgoing // the message being sent, in each serializer
-	json    codec.Codec
-	dirty   []*session // sessions queued to since the last flush
-	subs    map[uint64]*subscription
-	regs    map[uint64]*registration
-	matched []*subscription // the subscriptions an event goes to
-	details []byte          // EVENT or INVOCATION details being built
-	pub     codec.Publish
-	popts   codec.PublishOptions
-	call    codec.Call
-	copts   codec.CallOptions
-	yield   codec.Yield
-	yopts   codec.YieldOptions
-	cerr    codec.Error
+	*scratch
+	json  codec.Codec
+	dirty []*session // sessions queued to since the last flush
+	subs  map[uint64]*subscription
+	regs  map[uint64]*registration
 
 	// The callee side of calls, shared with the callers' readers.
 	callMu      sync.Mutex
@@ -88,41 +87,112 @@ type session struct {
 
 	// Writing (writer.go): wb is the batch of whoever holds q's writer
 	// role; dirtyBy the reader that last noted s dirty.
-	running bool      // run started: kick writes (tests drive some sessions in memory)
-	tw      tryWriter // t, if it writes without waiting
+	running bool        // run started: kick writes (tests drive some sessions in memory)
+	hello   *time.Timer // the HELLO timeout
+	parker  parker      // t, if the session may park when idle
+	resume  func()      // serve, for Park
+	tw      tryWriter   // t, if it writes without waiting
 	wb      batch
 	dirtyBy atomic.Pointer[session]
 }
 
+// scratch is what the reader decodes into and encodes with. A parked
+// session gives it back to scratchPool: an idle session holds none.
+type scratch struct {
+	in      []byte          // a JSON frame turned into MessagePack
+	out     outgoing        // the message being sent, in each serializer
+	matched []*subscription // the subscriptions an event goes to
+	details []byte          // EVENT or INVOCATION details being built
+	pub     codec.Publish
+	popts   codec.PublishOptions
+	call    codec.Call
+	copts   codec.CallOptions
+	yield   codec.Yield
+	yopts   codec.YieldOptions
+	cerr    codec.Error
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
 func newSession(r *Router, t Transport) *session {
 	return &session{
-		router:      r,
-		t:           t,
-		codec:       codec.NewCodec(t.Serializer()),
-		q:           newOutQueue(r.cfg.QueueBytes),
-		log:         r.log,
-		subs:        make(map[uint64]*subscription),
-		regs:        make(map[uint64]*registration),
-		invocations: make(map[uint64]pendingCall),
-		calls:       newCallTable(),
+		scratch: new(scratch),
+		router:  r,
+		t:       t,
+		codec:   codec.NewCodec(t.Serializer()),
+		q:       newOutQueue(r.cfg.QueueBytes),
+		log:     r.log,
+		subs:    make(map[uint64]*subscription),
+		calls:   newCallTable(),
 	}
 }
 
 func (s *session) run() {
 	if s.codec == nil { // the transport accepted a serializer we cannot speak
 		s.t.Close()
+		s.router.untrack(s)
 		return
 	}
 	s.tw, _ = s.t.(tryWriter)
 	s.running = true
-	hello := time.AfterFunc(s.router.cfg.HelloTimeout, func() {
+	s.resume = s.serve // once: a method value is an allocation
+	s.hello = time.AfterFunc(s.router.cfg.HelloTimeout, func() {
 		if st := s.state.Load(); st == stateHello || st == stateChallenged {
 			s.log.Info("session closed: no HELLO in time", "timeout", s.router.cfg.HelloTimeout)
 			s.t.Close()
 		}
 	})
-	err := s.readLoop()
-	hello.Stop()
+	s.serve()
+}
+
+// stopHelloTimer stops the HELLO timeout, once the session joined or
+// ended, and lets it go.
+func (s *session) stopHelloTimer() {
+	if s.hello != nil {
+		s.hello.Stop()
+		s.hello = nil
+	}
+}
+
+// serve reads and routes until the session ends, then ends it; or until
+// a joined session's peer has been idle and its connection parks: then
+// this goroutine returns, and serve runs again in a new one once the
+// peer sends (rawsocket's park.go says why).
+func (s *session) serve() {
+	for {
+		if s.scratch == nil {
+			s.scratch = scratchPool.Get().(*scratch)
+		}
+		err := s.readLoop()
+		if errors.Is(err, rawsocket.ErrIdle) {
+			if st := s.state.Load(); s.parker != nil && (st == stateEstablished || st == stateShuttingDown) {
+				s.rest()
+				if s.parker.Park(s.resume) {
+					return
+				}
+			}
+			continue
+		}
+		s.end(err)
+		return
+	}
+}
+
+// rest lets go of the memory an idle session does not need, before it
+// parks: its scratch, and its queue's empty buffers.
+func (s *session) rest() {
+	sc := s.scratch
+	s.scratch = nil
+	if cap(sc.out.msg) <= 64<<10 && cap(sc.out.json) <= 64<<10 && cap(sc.in) <= 64<<10 {
+		scratchPool.Put(sc)
+	}
+	s.q.trim(&s.wb)
+}
+
+// end takes the session out of its realm, sends its last messages and
+// closes its connection.
+func (s *session) end(err error) {
+	s.stopHelloTimer()
 	if err != nil && s.state.Load() != stateHello {
 		s.log.Debug("connection lost", "session", s.id, "err", err)
 	}
@@ -130,6 +200,7 @@ func (s *session) run() {
 	s.flush()
 	s.q.close()
 	s.drain()
+	s.router.untrack(s)
 }
 
 // readLoop reads and routes messages until the session ends. It sends
@@ -314,6 +385,7 @@ func (s *session) welcome(rl *realm, authid, authrole, authmethod string) bool {
 	}
 	s.log = s.router.log.With("session", s.id, "realm", rl.name)
 	s.state.Store(stateEstablished)
+	s.stopHelloTimer()
 	wd := codec.WelcomeDetails{
 		Roles: map[string]codec.Role{
 			"broker": {Features: brokerFeatures},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -68,11 +67,17 @@ type Conn struct {
 	r, w int
 
 	frameTimeout time.Duration
-	lastRead     int // bytes the last read brought, of what it could
+	idle         time.Duration // SetIdle's; 0: ReadMsg never returns ErrIdle
+	idleAt       time.Time     // the idle deadline armed
+	deadline     deadline      // which read deadline is armed
+	readable     func()        // Park's
+	parkedFD     int32         // the descriptor in the poller's set, or -1
+	kept         atomic.Bool   // parked once: the handler that returns does not close it
+	onClose      func()        // the listener's, once
+	lastRead     int           // bytes the last read brought, of what it could
 	lastRoom     int
 	reads        int        // reads since the buffer last changed size, up to shrinkAfter
 	largestRead  int        // the most one of them brought
-	deadlineSet  bool       // a read deadline is armed for a partial frame
 	ka           *keepalive // the router's PINGs to a silent peer; nil: none
 
 	wmu    sync.Mutex
@@ -89,7 +94,7 @@ type Conn struct {
 }
 
 func newConn(rw io.ReadWriter, s codec.Serializer, recvMax, sendMax int) *Conn {
-	c := &Conn{rw: rw, serializer: s, recvMax: recvMax, sendMax: sendMax}
+	c := &Conn{rw: rw, serializer: s, recvMax: recvMax, sendMax: sendMax, parkedFD: -1}
 	c.raw = rawConn(rw)
 	if c.raw != nil {
 		c.rawWrite = c.writeSome
@@ -233,7 +238,7 @@ func (c *Conn) reserve(need int) {
 // fill reads as much as the buffer holds: a burst of small frames comes
 // in with one read, and all of it is parsed before the next.
 func (c *Conn) fill() error {
-	c.armFrameTimeout()
+	c.armDeadline()
 	c.resizeForStream()
 	c.rbuf = c.rbuf[:cap(c.rbuf)]
 	// Read into the whole buffer, not the end the last frames left:
@@ -255,8 +260,8 @@ func (c *Conn) fill() error {
 	if c.ka != nil && c.ka.expired.Load() {
 		return ErrPingTimeout
 	}
-	if c.deadlineSet && errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("%w (%d bytes of a frame, then %v of silence)", ErrFrameTimeout, c.w-c.r, c.frameTimeout)
+	if derr := c.deadlineError(err); derr != nil {
+		return derr
 	}
 	if err == nil {
 		err = io.ErrNoProgress
@@ -298,28 +303,6 @@ func (c *Conn) resizeForStream() {
 	c.reads, c.largestRead = 0, 0
 	buf := make([]byte, size)
 	c.rbuf, c.r, c.w, c.lastRoom = buf, 0, copy(buf, c.rbuf[c.r:c.w]), 0
-}
-
-// armFrameTimeout sets a read deadline while part of a frame is
-// buffered, and clears it when none is: only a peer that stops in the
-// middle of a frame times out. Deadlines change only on those edges.
-func (c *Conn) armFrameTimeout() {
-	if c.frameTimeout <= 0 {
-		return
-	}
-	dl, ok := c.rw.(interface{ SetReadDeadline(time.Time) error })
-	if !ok {
-		return
-	}
-	partial := c.w > c.r
-	switch {
-	case partial:
-		dl.SetReadDeadline(time.Now().Add(c.frameTimeout))
-		c.deadlineSet = true
-	case c.deadlineSet:
-		dl.SetReadDeadline(time.Time{})
-		c.deadlineSet = false
-	}
 }
 
 // Unread returns the bytes read from the peer but not handed out by
@@ -472,6 +455,12 @@ func (c *Conn) Close() error {
 	}
 	if c.ka != nil {
 		c.ka.stop()
+	}
+	if c.raw != nil {
+		unpark(c) // before the descriptor closes: its number may be reused
+	}
+	if c.onClose != nil {
+		defer c.onClose()
 	}
 	if cl, ok := c.rw.(io.Closer); ok {
 		return cl.Close()

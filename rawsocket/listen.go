@@ -226,8 +226,8 @@ func isTemporary(err error) bool {
 
 func (l *Listener) serveConn(nc net.Conn, handle func(*Conn)) {
 	defer l.wg.Done()
-	defer nc.Close()
 	if n := l.active.Add(1); l.cfg.MaxConns > 0 && n > int64(l.cfg.MaxConns) {
+		defer nc.Close()
 		l.active.Add(-1)
 		l.logRefusal(nc, ErrMaxConnections)
 		// Take the client's handshake first: closing with it unread would
@@ -239,13 +239,20 @@ func (l *Listener) serveConn(nc net.Conn, handle func(*Conn)) {
 		}
 		return
 	}
-	defer l.active.Add(-1)
 	c, err := Accept(nc, l.cfg.Config)
 	if err != nil {
+		l.active.Add(-1)
+		nc.Close()
 		l.logRefusal(nc, err)
 		return
 	}
+	// The connection counts until it closes, which for one that parked
+	// is after handle returned.
+	c.onClose = func() { l.active.Add(-1) }
 	handle(c)
+	if !c.kept.Load() {
+		c.Close()
+	}
 }
 
 func (l *Listener) logRefusal(nc net.Conn, err error) {

@@ -111,7 +111,10 @@ type limitsConfig struct {
 	// The RawSocket keepalive: a PING after ping_interval of silence,
 	// the connection closed after ping_timeout more; "off" turns it off.
 	PingInterval duration `json:"ping_interval"`
-	PingTimeout  duration `json:"ping_timeout"`
+	// A session silent this long parks: no goroutine, no read buffer
+	// until it sends again; "off" keeps every session's goroutine.
+	IdleAfter   duration `json:"idle_after"`
+	PingTimeout duration `json:"ping_timeout"`
 }
 
 // duration is a time.Duration written as "10s" in JSON. check parses it,
@@ -131,8 +134,8 @@ func (d duration) parse() (time.Duration, error) {
 
 func (d duration) value() time.Duration { v, _ := d.parse(); return v }
 
-// keepalive is a ping setting for rawsocket.Config: "off" is -1, which
-// turns the keepalive off; zero keeps rawsocket's default.
+// keepalive is a setting that can be "off": -1, which turns the
+// keepalive (or parking) off; zero keeps the default.
 func (d duration) keepalive() time.Duration {
 	if d == "off" {
 		return -1
@@ -231,9 +234,10 @@ func (fc *fileConfig) check() error {
 		{"call_timeout", fc.Limits.CallTimeout},
 		{"slow_consumer_wait", fc.Limits.SlowConsumerWait},
 		{"ping_interval", fc.Limits.PingInterval},
+		{"idle_after", fc.Limits.IdleAfter},
 		{"ping_timeout", fc.Limits.PingTimeout},
 	} {
-		if d.d == "off" && strings.HasPrefix(d.field, "ping_") {
+		if d.d == "off" && (strings.HasPrefix(d.field, "ping_") || d.field == "idle_after") {
 			continue
 		}
 		if _, err := d.d.parse(); err != nil {
@@ -284,6 +288,7 @@ func (fc *fileConfig) routerConfig() edge.Config {
 		QueueBytes:       fc.Limits.QueueBytes,
 		SlowConsumer:     edge.SlowConsumerPolicy(fc.Limits.SlowConsumer),
 		SlowConsumerWait: fc.Limits.SlowConsumerWait.value(),
+		IdleAfter:        fc.Limits.IdleAfter.keepalive(),
 
 		MaxSessions:      fc.Limits.MaxSessions,
 		MaxSubscriptions: fc.Limits.MaxSubscriptions,

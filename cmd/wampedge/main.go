@@ -160,6 +160,9 @@ func run(args []string) int {
 	rc.Logger = log
 	rc.Agent = "wampedge-" + version
 	r := edge.New(&rc)
+	stopTrim := make(chan struct{})
+	defer close(stopTrim)
+	go trimMemory(stopTrim)
 	if err := serveDebug(*debugAddr, r, log); err != nil {
 		log.Error("cannot serve the debug endpoint", "addr", *debugAddr, "err", err)
 		return 1

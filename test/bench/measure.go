@@ -246,7 +246,11 @@ func (h *harness) idleRSS(p *process) (idle int64, with []int64, err error) {
 		if err != nil {
 			return idle, with, fmt.Errorf("opening %d idle sessions (%d open): %w", n, len(conns), err)
 		}
-		time.Sleep(300 * time.Millisecond) // for the router's bookkeeping to settle
+		// For the router's bookkeeping to settle: idle sessions hold
+		// memory as they will for as long as they stay idle (wampedge
+		// parks a session after 100 ms of silence and returns the memory
+		// a wave of joins freed within half a second).
+		time.Sleep(time.Second)
 		rss, err := rssBytes(p.pid)
 		if err != nil {
 			return idle, with, err

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/wampedge/wampedge/rawsocket"
+)
+
+// Returning memory once sessions go idle. A session that joins or wakes
+// takes a goroutine stack and buffers; when it parks (rawsocket.Park) it
+// gives them back, but to the Go heap, which keeps free memory as long
+// as the heap could grow into it again: after a thousand sensors joined
+// at once, the router would hold the memory of their joining for good.
+// On a board that memory is worth more to others than a GC cycle's CPU,
+// so after a wave of sessions parked the trimmer has the runtime collect
+// and release what is free. Under a steady load nothing parks and it
+// does nothing.
+
+// Trimming: checked every trimEvery, done once no session parked since
+// the last check after some did (a wave is over), or during a wave once
+// trimAfterParks parked since the last trim; while sessions keep parking
+// (a thousand sensors that speak every second), the gap between trims in
+// a wave doubles up to trimGapMax, and a quiet check sets it back.
+const (
+	trimEvery      = 250 * time.Millisecond
+	trimAfterParks = 32
+	trimGapMax     = time.Minute
+)
+
+func init() {
+	// The release build serves no heap profiles: their sampling table is
+	// a megabyte of memory for nothing.
+	runtime.MemProfileRate = 0
+}
+
+// trimMemory runs the trimmer until stop is closed.
+func trimMemory(stop <-chan struct{}) {
+	tick := time.NewTicker(trimEvery)
+	defer tick.Stop()
+	trimmed, seen := rawsocket.Parks(), rawsocket.Parks()
+	gap, next := trimEvery, time.Time{}
+	for {
+		var now time.Time
+		select {
+		case <-stop:
+			return
+		case now = <-tick.C:
+		}
+		n := rawsocket.Parks()
+		quiet := n == seen // the wave, if any, is over
+		if quiet {
+			gap = trimEvery
+		}
+		seen = n
+		if n > trimmed && quiet || n-trimmed >= trimAfterParks && !now.Before(next) {
+			trimmed = n
+			debug.FreeOSMemory()
+			next, gap = now.Add(gap), min(2*gap, trimGapMax)
+		}
+	}
+}
