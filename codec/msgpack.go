@@ -163,7 +163,34 @@ func fixed(b []byte, total int) (int, uint64, error) {
 // that every header fits in b before trusting its counts, and refuses
 // nesting deeper than MaxDepth, counting the message's list as the first
 // level and empty lists and dicts as levels too, as the JSON codec does.
+//
+// Most elements are a scalar or a list or dict of scalars (options, the
+// arguments of an event); those take one pass with no bookkeeping, and
+// only nested ones the general walk.
 func skip(b []byte) (int, error) {
+	hdr, n, err := header(b)
+	if err != nil || n == 0 {
+		return hdr, err
+	}
+	if n > uint64(len(b)-hdr) { // every child takes at least one byte
+		return 0, errShort
+	}
+	off := hdr
+	for range n {
+		h, m, err := header(b[off:])
+		if err != nil {
+			return 0, err
+		}
+		if m > 0 {
+			return skipNested(b)
+		}
+		off += h
+	}
+	return off, nil
+}
+
+// skipNested is skip for any nesting.
+func skipNested(b []byte) (int, error) {
 	var pending [MaxDepth + 1]uint64 // children still to read, per level
 	depth, off := 0, 0
 	pending[0] = 1

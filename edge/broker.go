@@ -16,6 +16,7 @@ type broker struct {
 	patterns patterns[*subscription]  // prefix and wildcard
 	byID     map[uint64]*subscription
 	retained retainedStore
+	gen      uint64 // changes when a subscription is created or deleted (publishers' matchCache)
 }
 
 type subscription struct {
@@ -41,6 +42,7 @@ func (b *broker) subscribe(s *session, topic []byte, match string, newID func() 
 			b.patterns.add(sub.topic, match, sub)
 		}
 		b.byID[sub.id] = sub
+		b.gen++
 		created = true
 	}
 	if !slices.Contains(sub.subscribers, s) {
@@ -73,7 +75,28 @@ func (b *broker) unsubscribe(s *session, sub *subscription) (deleted bool) {
 		b.patterns.remove(sub.topic, sub.match)
 	}
 	delete(b.byID, sub.id)
+	b.gen++
 	return true
+}
+
+// matchCache is a publisher's last lookup: a publisher sends to few
+// topics, most often the one it sent to last, and the subscriptions that
+// match it stay the same until one is created or deleted.
+type matchCache struct {
+	broker *broker
+	gen    uint64
+	topic  []byte
+}
+
+// matches sets *out to the subscriptions an event on topic goes to,
+// looking them up only if c does not hold them. mu must be held for
+// reading.
+func (b *broker) matches(c *matchCache, out *[]*subscription, topic []byte) {
+	if c.broker == b && c.gen == b.gen && string(c.topic) == string(topic) {
+		return
+	}
+	*out = b.appendMatches((*out)[:0], topic)
+	c.broker, c.gen, c.topic = b, b.gen, append(c.topic[:0], topic...)
 }
 
 // appendMatches appends every subscription an event on topic goes to:

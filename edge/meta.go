@@ -31,7 +31,7 @@ func (s *session) metaEvent(topic string, args ...any) {
 	b := &s.realm.broker
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	s.matched = b.appendMatches(s.matched[:0], []byte(topic))
+	b.matches(&s.lastMatch, &s.matched, []byte(topic))
 	if len(s.matched) == 0 {
 		return
 	}

@@ -20,19 +20,23 @@ func (s *session) onPublish(msg []byte) bool {
 	if err := codec.CheckPayload(codec.TypePublish, "Options", p.Options, p.Args); err != nil {
 		return s.violation(err.Error())
 	}
-	if problem := s.checkURI(p.Topic, true); problem != "" {
-		// An unacknowledged publish fails silently (WAMP.md §5.1).
-		if o.Acknowledge {
-			s.replyError(codec.TypePublish, p.Request, errInvalidURI, problem)
+	disclose := s.passed.disclose
+	if string(p.Topic) != string(s.passed.topic) || len(s.passed.topic) == 0 {
+		if problem := s.checkURI(p.Topic, true); problem != "" {
+			// An unacknowledged publish fails silently (WAMP.md §5.1).
+			if o.Acknowledge {
+				s.replyError(codec.TypePublish, p.Request, errInvalidURI, problem)
+			}
+			return true
 		}
-		return true
-	}
-	ok, disclose := s.allowed(ActionPublish, p.Topic)
-	if !ok {
-		if o.Acknowledge {
-			s.replyError(codec.TypePublish, p.Request, errNotAuthorized, notAuthorized(ActionPublish, p.Topic, s.authrole))
+		var ok bool
+		if ok, disclose = s.allowed(ActionPublish, p.Topic); !ok {
+			if o.Acknowledge {
+				s.replyError(codec.TypePublish, p.Request, errNotAuthorized, notAuthorized(ActionPublish, p.Topic, s.authrole))
+			}
+			return true
 		}
-		return true
+		s.passed = passedTopic{append(s.passed.topic[:0], p.Topic...), disclose}
 	}
 	if disclose {
 		o.DiscloseMe = true
@@ -57,7 +61,7 @@ func (s *session) publish(p *codec.Publish, publication uint64) {
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	s.matched = b.appendMatches(s.matched[:0], p.Topic)
+	b.matches(&s.lastMatch, &s.matched, p.Topic)
 	if len(s.matched) == 0 {
 		return
 	}

@@ -99,17 +99,27 @@ type session struct {
 // scratch is what the reader decodes into and encodes with. A parked
 // session gives it back to scratchPool: an idle session holds none.
 type scratch struct {
-	in      []byte          // a JSON frame turned into MessagePack
-	out     outgoing        // the message being sent, in each serializer
-	matched []*subscription // the subscriptions an event goes to
-	details []byte          // EVENT or INVOCATION details being built
-	pub     codec.Publish
-	popts   codec.PublishOptions
-	call    codec.Call
-	copts   codec.CallOptions
-	yield   codec.Yield
-	yopts   codec.YieldOptions
-	cerr    codec.Error
+	in        []byte          // a JSON frame turned into MessagePack
+	out       outgoing        // the message being sent, in each serializer
+	matched   []*subscription // the subscriptions an event goes to
+	lastMatch matchCache      // what matched holds
+	passed    passedTopic     // the last topic published that passed the checks
+	details   []byte          // EVENT or INVOCATION details being built
+	pub       codec.Publish
+	popts     codec.PublishOptions
+	call      codec.Call
+	copts     codec.CallOptions
+	yield     codec.Yield
+	yopts     codec.YieldOptions
+	cerr      codec.Error
+}
+
+// passedTopic is the last topic a session published to that was a valid
+// URI it may publish to: a publisher sends to few topics, most often the
+// same one again, and its permissions do not change.
+type passedTopic struct {
+	topic    []byte
+	disclose bool // the role's rule forces disclosure
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -155,7 +165,7 @@ func (s *session) stopHelloTimer() {
 }
 
 // serve reads and routes until the session ends, then ends it; or until
-// a joined session's peer has been idle and its connection parks: then
+// the peer has been idle and its connection parks: then
 // this goroutine returns, and serve runs again in a new one once the
 // peer sends (rawsocket's park.go says why).
 func (s *session) serve() {
@@ -165,7 +175,9 @@ func (s *session) serve() {
 		}
 		err := s.readLoop()
 		if errors.Is(err, rawsocket.ErrIdle) {
-			if st := s.state.Load(); s.parker != nil && (st == stateEstablished || st == stateShuttingDown) {
+			// In any state: the HELLO and GOODBYE timeouts close the
+			// connection, which wakes a parked one.
+			if s.parker != nil {
 				s.rest()
 				if s.parker.Park(s.resume) {
 					return
@@ -183,6 +195,9 @@ func (s *session) serve() {
 func (s *session) rest() {
 	sc := s.scratch
 	s.scratch = nil
+	clear(sc.matched) // a pooled scratch keeps no subscription alive
+	sc.matched, sc.lastMatch = sc.matched[:0], matchCache{topic: sc.lastMatch.topic[:0]}
+	sc.passed = passedTopic{topic: sc.passed.topic[:0]} // another session's permissions differ
 	if cap(sc.out.msg) <= 64<<10 && cap(sc.out.json) <= 64<<10 && cap(sc.in) <= 64<<10 {
 		scratchPool.Put(sc)
 	}
