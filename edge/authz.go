@@ -17,7 +17,7 @@ func (s *session) allowed(a Action, uri []byte) (ok, disclose bool) {
 	}
 	ok, disclose = s.perms.decide(a, uri)
 	if !ok {
-		s.log.Debug("not authorized", "action", a, "uri", string(uri), "authrole", s.authrole)
+		s.logger().Debug("not authorized", "action", a, "uri", string(uri), "authrole", s.authrole)
 	}
 	return ok, disclose
 }
@@ -29,7 +29,7 @@ func notAuthorized(a Action, uri []byte, role string) string {
 // limitReached logs a refusal for a session limit and says it.
 func (s *session) limitReached(what string, max int) string {
 	msg := fmt.Sprintf("this session has its maximum of %d %s", max, what)
-	s.log.Info("request refused: limit reached", "limit", what, "max", max)
+	s.logger().Info("request refused: limit reached", "limit", what, "max", max)
 	return msg
 }
 

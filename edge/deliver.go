@@ -151,7 +151,7 @@ func (s *session) kill(reason string) {
 		return
 	}
 	s.router.slowKills.Add(1)
-	s.log.Warn("session disconnected", "reason", reason)
+	s.logger().Warn("session disconnected", "reason", reason)
 	s.t.Close()
 }
 

@@ -37,7 +37,7 @@ func (s *session) metaEvent(topic string, args ...any) {
 	}
 	payload, err := msgp.AppendIntf(nil, args)
 	if err != nil {
-		s.log.Error("meta event not encoded", "topic", topic, "err", err)
+		s.logger().Error("meta event not encoded", "topic", topic, "err", err)
 		return
 	}
 	publication := randomID()

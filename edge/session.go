@@ -41,7 +41,6 @@ type session struct {
 	t      Transport
 	codec  codec.Codec // the peer's serializer
 	q      *outQueue
-	log    *slog.Logger
 	state  atomic.Int32
 	killed atomic.Bool
 	busy   atomic.Bool // the reader is routing a message (see Router.Close)
@@ -131,7 +130,6 @@ func newSession(r *Router, t Transport) *session {
 		t:       t,
 		codec:   codec.NewCodec(t.Serializer()),
 		q:       newOutQueue(r.cfg.QueueBytes),
-		log:     r.log,
 		subs:    make(map[uint64]*subscription),
 		calls:   newCallTable(),
 	}
@@ -148,11 +146,21 @@ func (s *session) run() {
 	s.resume = s.serve // once: a method value is an allocation
 	s.hello = time.AfterFunc(s.router.cfg.HelloTimeout, func() {
 		if st := s.state.Load(); st == stateHello || st == stateChallenged {
-			s.log.Info("session closed: no HELLO in time", "timeout", s.router.cfg.HelloTimeout)
+			s.logger().Info("session closed: no HELLO in time", "timeout", s.router.cfg.HelloTimeout)
 			s.t.Close()
 		}
 	})
 	s.serve()
+}
+
+// logger is the router's log with the session's ID and realm once it
+// joined. Made when something is logged, which is rare: a logger kept
+// per session would cost each idle session a few hundred bytes.
+func (s *session) logger() *slog.Logger {
+	if s.realm == nil {
+		return s.router.log
+	}
+	return s.router.log.With("session", s.id, "realm", s.realm.name)
 }
 
 // stopHelloTimer stops the HELLO timeout, once the session joined or
@@ -209,7 +217,7 @@ func (s *session) rest() {
 func (s *session) end(err error) {
 	s.stopHelloTimer()
 	if err != nil && s.state.Load() != stateHello {
-		s.log.Debug("connection lost", "session", s.id, "err", err)
+		s.logger().Debug("connection lost", "session", s.id, "err", err)
 	}
 	s.leave()
 	s.flush()
@@ -353,7 +361,7 @@ func (s *session) onHello(msg []byte) bool {
 	method := s.pickMethod(p, &d)
 	switch method {
 	case "":
-		s.log.Info("join refused: no authentication method in common", "realm", rl.name, "offered", d.AuthMethods, "authid", d.AuthID, "listener", s.listener)
+		s.logger().Info("join refused: no authentication method in common", "realm", rl.name, "offered", d.AuthMethods, "authid", d.AuthID, "listener", s.listener)
 		return s.abort(errNoMatchingAuthMethod, fmt.Sprintf("realm %s offers none of %v on this listener", rl.name, d.AuthMethods))
 	case authAnonymous:
 		return s.welcome(rl, d.AuthID, p.anonymousRole(), authAnonymous)
@@ -379,7 +387,7 @@ func (s *session) onAuthenticate(msg []byte) bool {
 	s.pending = nil
 	if !c.verify(m.Signature) {
 		s.router.authFailures.Add(1)
-		s.log.Warn("authentication failed", "realm", c.rl.name, "authid", c.authid, "method", c.method, "listener", s.listener)
+		s.logger().Warn("authentication failed", "realm", c.rl.name, "authid", c.authid, "method", c.method, "listener", s.listener)
 		return s.abort(errAuthenticationFailed, fmt.Sprintf("%s authentication failed", c.method))
 	}
 	return s.welcome(c.rl, c.user.AuthID, c.user.Role, c.method)
@@ -391,14 +399,13 @@ func (s *session) welcome(rl *realm, authid, authrole, authmethod string) bool {
 		authid = strconv.FormatUint(s.id, 10)
 	}
 	if why := s.router.admit(rl, s); why != "" {
-		s.log.Warn("join refused", "realm", rl.name, "authid", authid, "limit", why)
+		s.logger().Warn("join refused", "realm", rl.name, "authid", authid, "limit", why)
 		return s.abort(errTooManySessions, why)
 	}
 	s.realm, s.authid, s.authrole, s.authmethod = rl, authid, authrole, authmethod
 	if p := rl.policy; p != nil && p.roles != nil && !s.internal {
 		s.perms = p.roles[authrole]
 	}
-	s.log = s.router.log.With("session", s.id, "realm", rl.name)
 	s.state.Store(stateEstablished)
 	s.stopHelloTimer()
 	wd := codec.WelcomeDetails{
@@ -426,7 +433,7 @@ func (s *session) welcome(rl *realm, authid, authrole, authmethod string) bool {
 		details, _ = wd.MarshalMsg(nil)
 	}
 	s.reply(&codec.Welcome{Session: s.id, Details: details})
-	s.log.Debug("session joined", "authid", s.authid, "authrole", s.authrole, "authmethod", s.authmethod, "agent", s.agent, "serializer", s.codec.Name())
+	s.logger().Debug("session joined", "authid", s.authid, "authrole", s.authrole, "authmethod", s.authmethod, "agent", s.agent, "serializer", s.codec.Name())
 	s.metaEvent(metaSessionOnJoin, s.sessionDetails())
 	return true
 }
@@ -462,7 +469,7 @@ func (s *session) onGoodbye(msg []byte) bool {
 		return s.violation(err.Error())
 	}
 	s.replyLast(&codec.Goodbye{Reason: []byte(closeGoodbyeAndOut)})
-	s.log.Debug("session left", "reason", string(m.Reason))
+	s.logger().Debug("session left", "reason", string(m.Reason))
 	return false
 }
 
@@ -471,7 +478,7 @@ func (s *session) onAbort(msg []byte) bool {
 	if err := m.Decode(msg); err != nil {
 		return s.violation(err.Error())
 	}
-	s.log.Debug("session aborted by the client", "reason", string(m.Reason))
+	s.logger().Debug("session aborted by the client", "reason", string(m.Reason))
 	return false
 }
 
@@ -565,7 +572,7 @@ func (s *session) sayGoodbye(reason, message string) {
 // violation aborts the session with wamp.error.protocol_violation.
 func (s *session) violation(message string) bool {
 	s.router.violations.Add(1)
-	s.log.Info("protocol violation: session aborted", "err", message)
+	s.logger().Info("protocol violation: session aborted", "err", message)
 	return s.abort(errProtocolViolation, message)
 }
 

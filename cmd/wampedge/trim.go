@@ -35,6 +35,14 @@ func init() {
 	runtime.MemProfileRate = 0
 }
 
+// trim collects twice, the first time emptying the runtime's pools (a
+// parked session's scratch is kept in one) into their victim caches,
+// the second freeing those, and returns what is free to the OS.
+func trim() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
 // trimMemory runs the trimmer until stop is closed.
 func trimMemory(stop <-chan struct{}) {
 	tick := time.NewTicker(trimEvery)
@@ -56,7 +64,7 @@ func trimMemory(stop <-chan struct{}) {
 		seen = n
 		if n > trimmed && quiet || n-trimmed >= trimAfterParks && !now.Before(next) {
 			trimmed = n
-			debug.FreeOSMemory()
+			trim()
 			next, gap = now.Add(gap), min(2*gap, trimGapMax)
 		}
 	}

@@ -242,7 +242,7 @@ func (r *results) markdown(header string) string {
 		b.WriteString("\n")
 	}
 	if len(r.sizes) > 0 {
-		b.WriteString("\n## Stripped binary size (`-trimpath -ldflags \"-s -w\"`, CGO_ENABLED=0)\n\n| program |")
+		b.WriteString("\n## Stripped binary size (`-trimpath -ldflags \"-s -w\"`, CGO_ENABLED=0, as `make cross`: `-tags nethttpomithttp2`, and `-R 4096` on 32-bit ARM)\n\n| program |")
 		for _, a := range r.arches {
 			fmt.Fprintf(&b, " %s |", a)
 		}
@@ -316,13 +316,32 @@ var goals = []goal{
 	{"leaner than nexus: RSS, first idle-session count", "rss.0", "nexus", true, 1},
 	{"leaner than nexus: RSS, second idle-session count", "rss.1", "nexus", true, 1},
 	{"leaner than nexus: start-up time", "startup", "nexus", true, 1},
+	{"RSS idle ≤ 8 MiB", "rss.idle", "", true, 8 << 20},
+	{"RSS with 1000 idle sessions ≤ 16 MiB", rss1000, "", true, 16 << 20},
+}
+
+// rss1000 stands for the RSS figure of 1000 idle sessions, whichever
+// rss.N key the -idle counts gave it.
+const rss1000 = "rss@1000"
+
+// figure returns the goal's figure, or nil if this invocation has none.
+func (r *results) figure(key string) *figure {
+	if key != rss1000 {
+		return r.byKey[key]
+	}
+	for k, f := range r.byKey {
+		if strings.HasPrefix(k, "rss.") && strings.HasPrefix(f.label, "RSS, 1000 idle") {
+			return f
+		}
+	}
+	return nil
 }
 
 // goals renders the goal table for the figures this invocation measured.
 func (r *results) goals() string {
 	var b strings.Builder
 	for _, g := range goals {
-		f := r.byKey[g.figure]
+		f := r.figure(g.figure)
 		if f == nil {
 			continue
 		}
@@ -352,7 +371,7 @@ func (r *results) goals() string {
 			met = "yes"
 		}
 		text := g.text
-		if f.key == "rss.0" || f.key == "rss.1" {
+		if g.other != "" && (f.key == "rss.0" || f.key == "rss.1") {
 			text = "leaner than nexus: " + f.label
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", text, measured, met)
@@ -366,6 +385,13 @@ func (r *results) goals() string {
 			if strings.HasPrefix(row.program, "nexusd") {
 				nx = row.bytes[a]
 			}
+		}
+		if we > 0 && strings.HasPrefix(a, "linux/arm ") {
+			met := "**no**"
+			if we <= 8<<20 {
+				met = "yes"
+			}
+			fmt.Fprintf(&b, "| binary size %s ≤ 8 MiB | %.2f MiB | %s |\n", a, float64(we)/(1<<20), met)
 		}
 		if we > 0 && nx > 0 {
 			v := float64(we) / float64(nx)
