@@ -49,27 +49,46 @@ func addPatterns(t testing.TB, p *testPeer, n int) {
 	}
 }
 
+// BenchmarkRouteEvent publishes to one topic again and again, the common
+// case, which a publisher's last-topic cache serves; the -2-topics cases
+// alternate between two topics that the pattern matches, so that each
+// event is looked up among the patterns.
 func BenchmarkRouteEvent(b *testing.B) {
 	for _, tc := range []struct {
 		name, topic, match string
 		patterns           int
+		publishTo          []string
 	}{
-		{"exact", "com.example.temp", "", 0},
-		{"exact-among-1000-patterns", "com.example.temp", "", 1000},
-		{"prefix-among-1000-patterns", "com.example", matchPrefix, 1000},
-		{"wildcard-among-1000-patterns", "com..temp", matchWildcard, 1000},
+		{"exact", "com.example.temp", "", 0, nil},
+		{"exact-among-1000-patterns", "com.example.temp", "", 1000, nil},
+		{"prefix-among-1000-patterns", "com.example", matchPrefix, 1000, nil},
+		{"wildcard-among-1000-patterns", "com..temp", matchWildcard, 1000, nil},
+		{"prefix-among-1000-patterns-2-topics", "com.example", matchPrefix, 1000, []string{"com.example.temp", "com.example.hum"}},
+		{"wildcard-among-1000-patterns-2-topics", "com..temp", matchWildcard, 1000, []string{"com.example.temp", "com.other.temp"}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			r := New(nil)
 			pub, sub, other := joinPeer(b, r, codec.MsgPack), joinPeer(b, r, codec.MsgPack), joinPeer(b, r, codec.MsgPack)
 			addPatterns(b, other, tc.patterns)
 			subscribeWith(b, sub, 1, tc.topic, tc.match)
-			frame := (&codec.Publish{Request: 2, Topic: []byte("com.example.temp"), Args: testArgs}).Append(nil)
+			topics := tc.publishTo
+			if topics == nil {
+				topics = []string{"com.example.temp"}
+			}
+			var frames [][]byte
+			for _, topic := range topics {
+				frames = append(frames, (&codec.Publish{Request: 2, Topic: []byte(topic), Args: testArgs}).Append(nil))
+			}
 			b.ReportAllocs()
+			i := 0
 			for b.Loop() {
-				pub.s.handle(frame)
+				pub.s.handle(frames[i%len(frames)])
 				pub.s.flush()
 				sub.s.q.take(&sub.b)
+				i++
+			}
+			if len(sub.b.msgs) != 1 {
+				b.Fatalf("%d events for the last publication, want 1", len(sub.b.msgs))
 			}
 		})
 	}
