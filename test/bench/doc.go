@@ -20,10 +20,12 @@
 //   - Mosquitto, Debian's package (install.sh), for the pub/sub patterns
 //     over MQTT 3.1.1 with QoS 0, listening on 127.0.0.1 only;
 //   - the frame relay (package relay): copies each length-prefixed frame
-//     from the publisher to every subscriber without decoding it, reading
-//     up to 256 KiB and writing everything for one destination in one
-//     write; in its 2-hop mode it forwards a CALL to a responder and the
-//     reply back. It is the ceiling any router can reach here.
+//     from the publisher into the write buffer of every subscriber
+//     without decoding it, reading up to 64 KiB at a time as wampedge
+//     does, and writes each buffer once it has no whole frame left; in
+//     its 2-hop mode it forwards a CALL to a responder and the reply
+//     back. It makes the copies and syscalls any router must make: the
+//     ceiling any router can reach here.
 //
 // The relay and the nexus router are this binary started again in
 // another role (the WAMPEDGE_BENCH_ROLE environment variable, or the
