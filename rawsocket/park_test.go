@@ -60,9 +60,38 @@ func TestParkWakesOnBytes(t *testing.T) {
 	}
 }
 
+// parkC parks c and returns a channel closed when its readable runs.
+func parkC(t *testing.T, c *Conn) <-chan struct{} {
+	t.Helper()
+	woken := make(chan struct{})
+	if !c.Park(func() { close(woken) }) {
+		t.Fatal("a TCP connection did not park")
+	}
+	return woken
+}
+
+// awaitWake waits for a parked connection to wake because of what, and
+// checks what ReadMsg then says: msg, or an error for msg nil.
+func awaitWake(t *testing.T, c *Conn, woken <-chan struct{}, what string, msg []byte) {
+	t.Helper()
+	select {
+	case <-woken:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not wake the parked connection", what)
+	}
+	m, err := c.ReadMsg()
+	if msg == nil && err == nil {
+		t.Fatalf("ReadMsg after %s: %q, want an error", what, m)
+	}
+	if msg != nil && (err != nil || !bytes.Equal(m, msg)) {
+		t.Fatalf("ReadMsg after %s: %q, %v; want %q", what, m, err, msg)
+	}
+}
+
 // Bytes that arrived before Park wake it at once (the poller is
 // level-triggered), and Close wakes a parked connection, whose ReadMsg
-// then fails: nobody waits for bytes that cannot come.
+// then fails: nobody waits for bytes that cannot come. So does the peer
+// hanging up.
 func TestParkEdges(t *testing.T) {
 	a, b := tcpConns(t)
 	client, server := handshake(t, a, b, codec.MsgPack, Config{}, Config{PingInterval: -1})
@@ -70,52 +99,20 @@ func TestParkEdges(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(20 * time.Millisecond) // in the server's socket buffer
-	woken := make(chan struct{})
-	if !server.Park(func() { close(woken) }) {
-		t.Fatal("no park")
-	}
-	select {
-	case <-woken:
-	case <-time.After(5 * time.Second):
-		t.Fatal("bytes there before Park did not wake it")
-	}
-	if m, err := server.ReadMsg(); err != nil || string(m) != "early" {
-		t.Fatalf("%q, %v", m, err)
-	}
+	awaitWake(t, server, parkC(t, server), "bytes there before Park", []byte("early"))
 
-	closed := make(chan struct{})
-	if !server.Park(func() { close(closed) }) {
-		t.Fatal("no second park")
-	}
+	woken := parkC(t, server)
 	server.Close()
-	select {
-	case <-closed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not wake the parked connection")
-	}
-	if _, err := server.ReadMsg(); err == nil {
-		t.Fatal("ReadMsg after Close succeeded")
-	}
+	awaitWake(t, server, woken, "Close", nil)
 	if server.Park(func() { t.Error("readable of a closed connection ran") }) {
 		t.Error("a closed connection parked")
 	}
 
-	// The peer hanging up wakes it too.
 	a, b = tcpConns(t)
 	client, server = handshake(t, a, b, codec.MsgPack, Config{}, Config{PingInterval: -1})
-	hungUp := make(chan struct{})
-	if !server.Park(func() { close(hungUp) }) {
-		t.Fatal("no park")
-	}
+	woken = parkC(t, server)
 	client.Close()
-	select {
-	case <-hungUp:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the peer's hang-up did not wake the parked connection")
-	}
-	if _, err := server.ReadMsg(); err == nil {
-		t.Fatal("ReadMsg after the peer hung up succeeded")
-	}
+	awaitWake(t, server, woken, "the peer's hang-up", nil)
 }
 
 // A listener's handler that parks returns without the connection
