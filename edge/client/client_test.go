@@ -574,3 +574,44 @@ func TestPayload(t *testing.T) {
 		client.Args(make(chan int))
 	})
 }
+
+// Events the router sent before its GOODBYE reach their handler, even
+// one slower than the router: the session's end does not drop what was
+// already read.
+func TestEventsBeforeGoodbye(t *testing.T) {
+	const n = 100
+	url := fakeRouter(t, func(conn *rawsocket.Conn, wire codec.Codec) {
+		if welcome(conn, wire) != nil {
+			return
+		}
+		m, err := fakeRead(conn, wire)
+		sub, ok := m.(*codec.Subscribe)
+		if err != nil || !ok {
+			return
+		}
+		fakeSend(conn, wire, &codec.Subscribed{Request: sub.Request, Subscription: 7})
+		for i := range n {
+			fakeSend(conn, wire, &codec.Event{Subscription: 7, Publication: uint64(i + 1), Args: client.Args(int64(i)).Args})
+		}
+		fakeSend(conn, wire, &codec.Goodbye{Reason: []byte("wamp.close.system_shutdown")})
+		fakeRead(conn, wire) // the client's GOODBYE
+	})
+	c, err := client.Dial(opCtx(t), url, client.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got := make(chan int64, n)
+	if _, err := c.Subscribe(opCtx(t), "com.example.last", func(ev *client.Event) {
+		time.Sleep(100 * time.Microsecond) // slower than the router
+		got <- ev.Args[0].(int64)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, c.Done(), "Done")
+	for i := range int64(n) {
+		if seq := receive(t, got, "an event"); seq != i {
+			t.Fatalf("event %d, want %d", seq, i)
+		}
+	}
+}

@@ -209,13 +209,23 @@ func (c *Client) decode(p Payload) ([]any, map[string]any) {
 	return args, kwargs
 }
 
+// dispatchEvents runs the handlers of the events read, in order. When
+// the session ends it still runs those that were read before the end
+// (events the router sent before its GOODBYE), then stops.
 func (c *Client) dispatchEvents() {
 	for {
 		select {
 		case f := <-c.events:
 			f()
 		case <-c.done:
-			return
+			for {
+				select {
+				case f := <-c.events:
+					f()
+				default:
+					return
+				}
+			}
 		}
 	}
 }
