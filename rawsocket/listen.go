@@ -241,9 +241,9 @@ func (l *Listener) serveConn(nc net.Conn, handle func(*Conn)) {
 	}
 	c, err := Accept(nc, l.cfg.Config)
 	if err != nil {
+		l.logRefusal(nc, err) // before the close the peer sees
 		l.active.Add(-1)
 		nc.Close()
-		l.logRefusal(nc, err)
 		return
 	}
 	// The connection counts until it closes, which for one that parked
