@@ -460,7 +460,7 @@ func (c *Conn) Close() error {
 		unpark(c) // before the descriptor closes: its number may be reused
 	}
 	if c.onClose != nil {
-		defer c.onClose()
+		c.onClose() // first: a peer that sees the close may dial again at once
 	}
 	if cl, ok := c.rw.(io.Closer); ok {
 		return cl.Close()
