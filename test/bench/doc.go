@@ -66,13 +66,6 @@
 //     without it the relay's round trip came out slower than wampedge's
 //     in some runs. A SCHED_IDLE thread gives its core up at once to any
 //     task that wakes. -keep-awake=false measures with halting cores.
-//     The caller and callee of the 16 outstanding calls run on one P
-//     (GOMAXPROCS 1 for that pattern): on two, every burst one hands
-//     the other through the router woke a thread in the harness, the
-//     clients used 1.5 of the 2 cores, and the relay, the ceiling,
-//     came out below wampedge (140k against 174k calls/s). On one P
-//     the relay is the ceiling again (about 220k); nexus, which needs
-//     the CPU itself, does about 10% less than with two (37k, 41k).
 //   - the router process's cost per message, over the full-rate streams
 //     and the 16-outstanding calls: CPU (utime + stime from
 //     /proc/PID/stat) and, for the Go routers, heap allocations and bytes

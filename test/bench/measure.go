@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -217,15 +216,9 @@ func (h *harness) rpcPipelined(p *process) (float64, cost, error) {
 		return 0, cost{}, err
 	}
 	defer caller.Close()
-	// The caller and the callee run on one P while the calls flow: on
-	// two, each burst one hands the other through the router wakes a
-	// thread, which costs this process more than the router spends per
-	// call, and the clients, not the router, would set the rate.
-	procs := runtime.GOMAXPROCS(1)
 	m.begin()
 	n, elapsed, err := loadgen.CallPipelined(caller, loadgen.Payload40, h.plan.outstanding, h.plan.callsFor)
 	c := m.end(h, n)
-	runtime.GOMAXPROCS(procs)
 	return float64(n) / elapsed.Seconds(), c, err
 }
 
