@@ -125,7 +125,7 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 func newSession(r *Router, t Transport) *session {
 	return &session{
-		scratch: new(scratch),
+		scratch: scratchPool.Get().(*scratch),
 		router:  r,
 		t:       t,
 		codec:   codec.NewCodec(t.Serializer()),
