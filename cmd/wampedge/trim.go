@@ -47,25 +47,42 @@ func trim() {
 func trimMemory(stop <-chan struct{}) {
 	tick := time.NewTicker(trimEvery)
 	defer tick.Stop()
-	trimmed, seen := rawsocket.Parks(), rawsocket.Parks()
-	gap, next := trimEvery, time.Time{}
+	t := newTrimmer(rawsocket.Parks())
 	for {
-		var now time.Time
 		select {
 		case <-stop:
 			return
-		case now = <-tick.C:
-		}
-		n := rawsocket.Parks()
-		quiet := n == seen // the wave, if any, is over
-		if quiet {
-			gap = trimEvery
-		}
-		seen = n
-		if n > trimmed && quiet || n-trimmed >= trimAfterParks && !now.Before(next) {
-			trimmed = n
-			trim()
-			next, gap = now.Add(gap), min(2*gap, trimGapMax)
+		case now := <-tick.C:
+			if t.due(now, rawsocket.Parks()) {
+				trim()
+			}
 		}
 	}
+}
+
+// trimmer decides, at each check, whether to trim.
+type trimmer struct {
+	trimmed, seen uint64 // Parks at the last trim, at the last check
+	gap           time.Duration
+	next          time.Time // no trim in a wave before this
+}
+
+func newTrimmer(parks uint64) *trimmer {
+	return &trimmer{trimmed: parks, seen: parks, gap: trimEvery}
+}
+
+// due takes the check at now, with parks sessions parked since the
+// process started, and reports whether to trim.
+func (t *trimmer) due(now time.Time, parks uint64) bool {
+	quiet := parks == t.seen // the wave, if any, is over
+	if quiet {
+		t.gap = trimEvery
+	}
+	t.seen = parks
+	if parks > t.trimmed && quiet || parks-t.trimmed >= trimAfterParks && !now.Before(t.next) {
+		t.trimmed = parks
+		t.next, t.gap = now.Add(t.gap), min(2*t.gap, trimGapMax)
+		return true
+	}
+	return false
 }
