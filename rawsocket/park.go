@@ -16,13 +16,22 @@ import (
 // waits in one poller shared by all (epoll on Linux), with no read
 // buffer either, and a new goroutine reads once bytes arrive.
 
-// parks counts the connections parked since the process started.
-var parks atomic.Uint64
+// parks counts the connections parked since the process started;
+// parked gets a signal (dropped if one is pending) at each.
+var (
+	parks  atomic.Uint64
+	parked = make(chan struct{}, 1)
+)
 
 // Parks is the number of times a connection parked since the process
 // started: a program that returns memory to the OS once sessions go
-// idle (wampedge does) watches it.
+// idle (wampedge does) watches it, woken by ParkSignal.
 func Parks() uint64 { return parks.Load() }
+
+// ParkSignal receives a value after connections parked (many parks may
+// make one value), so that a watcher of Parks need not poll while
+// nothing parks.
+func ParkSignal() <-chan struct{} { return parked }
 
 // ErrIdle is ReadMsg's answer when the peer sent nothing for the time
 // given to SetIdle and no part of a frame is buffered: the caller may
@@ -63,6 +72,10 @@ func (c *Conn) Park(readable func()) bool {
 		return false
 	}
 	parks.Add(1)
+	select {
+	case parked <- struct{}{}:
+	default:
+	}
 	return true
 }
 

@@ -18,13 +18,14 @@ import (
 // and release what is free. Under a steady load nothing parks and it
 // does nothing.
 
-// Trimming: checked every trimEvery, done once no session parked since
-// the last check after some did (a wave is over), or during a wave once
-// trimAfterParks parked since the last trim; while sessions keep parking
-// (a thousand sensors that speak every second), the gap between trims in
-// a wave doubles up to trimGapMax, and a quiet check sets it back.
+// Trimming: checked every trimEvery while sessions park, done once no
+// session parked since the last check after some did (a wave is over),
+// or during a wave once trimAfterParks parked since the last trim; while
+// sessions keep parking (a thousand sensors that speak every second),
+// the gap between trims in a wave doubles up to trimGapMax, and a quiet
+// check sets it back.
 const (
-	trimEvery      = 250 * time.Millisecond
+	trimEvery      = 100 * time.Millisecond
 	trimAfterParks = 32
 	trimGapMax     = time.Minute
 )
@@ -43,18 +44,33 @@ func trim() {
 	debug.FreeOSMemory()
 }
 
-// trimMemory runs the trimmer until stop is closed.
+// trimMemory runs the trimmer until stop is closed. It sleeps until
+// sessions park, then checks every trimEvery until it has trimmed after
+// the wave: an idle router is not woken.
 func trimMemory(stop <-chan struct{}) {
-	tick := time.NewTicker(trimEvery)
-	defer tick.Stop()
 	t := newTrimmer(rawsocket.Parks())
+	check := time.NewTimer(trimEvery)
+	check.Stop()
+	armed := false
 	for {
 		select {
 		case <-stop:
+			check.Stop()
 			return
-		case now := <-tick.C:
-			if t.due(now, rawsocket.Parks()) {
+		case <-rawsocket.ParkSignal():
+			if !armed { // a wave's parks do not push its checks back
+				check.Reset(trimEvery)
+				armed = true
+			}
+		case now := <-check.C:
+			parks := rawsocket.Parks()
+			if t.due(now, parks) {
 				trim()
+			}
+			// Checks go on while the wave does, or until its end is trimmed.
+			armed = parks != t.trimmed
+			if armed {
+				check.Reset(trimEvery)
 			}
 		}
 	}

@@ -249,7 +249,7 @@ func (h *harness) idleRSS(p *process) (idle int64, with []int64, err error) {
 		// For the router's bookkeeping to settle: idle sessions hold
 		// memory as they will for as long as they stay idle (wampedge
 		// parks a session after 100 ms of silence and returns the memory
-		// a wave of joins freed within half a second).
+		// a wave of joins freed a few hundred milliseconds after it).
 		time.Sleep(time.Second)
 		rss, err := rssBytes(p.pid)
 		if err != nil {
