@@ -18,7 +18,10 @@
 // writes each queue it added to into its transport, many messages per
 // write, without waiting: a socket with room takes them at once. A peer
 // that reads slowly, or a transport that cannot write without waiting,
-// gets a writer goroutine until its queue is empty (writer.go). A queue
+// gets a writer goroutine until its queue is empty (writer.go). A
+// listener's session silent for Config.IdleAfter parks: its reader
+// goroutine returns, and a new one starts once the client sends
+// (rawsocket.Conn.Park). A queue
 // is bounded in bytes; a session that does not keep up is disconnected
 // (or, by policy, loses events), and no one else waits for it beyond
 // SlowConsumerWait. In steady state routing an event or a call
