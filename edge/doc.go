@@ -21,11 +21,10 @@
 // gets a writer goroutine until its queue is empty (writer.go). A
 // listener's session silent for Config.IdleAfter parks: its reader
 // goroutine returns, and a new one starts once the client sends
-// (rawsocket.Conn.Park). A queue
-// is bounded in bytes; a session that does not keep up is disconnected
-// (or, by policy, loses events), and no one else waits for it beyond
-// SlowConsumerWait. In steady state routing an event or a call
-// allocates nothing.
+// (rawsocket.Conn.Park). A queue is bounded in bytes; a session that
+// does not keep up is disconnected (or, by policy, loses events), and no
+// one else waits for it beyond SlowConsumerWait. In steady state routing
+// an event or a call allocates nothing.
 //
 // Locks: realm broker and dealer locks are taken before a session's
 // outbound queue lock and a callee's call table lock; no lock is held
