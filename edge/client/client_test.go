@@ -590,6 +590,9 @@ func TestEventsBeforeGoodbye(t *testing.T) {
 			return
 		}
 		fakeSend(conn, wire, &codec.Subscribed{Request: sub.Request, Subscription: 7})
+		if _, err := fakeRead(conn, wire); err != nil { // the PUBLISH sent once Subscribe returned
+			return
+		}
 		for i := range n {
 			fakeSend(conn, wire, &codec.Event{Subscription: 7, Publication: uint64(i + 1), Args: client.Args(int64(i)).Args})
 		}
@@ -606,6 +609,9 @@ func TestEventsBeforeGoodbye(t *testing.T) {
 		time.Sleep(100 * time.Microsecond) // slower than the router
 		got <- ev.Args[0].(int64)
 	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(opCtx(t), "com.example.ready", client.Payload{}, client.PublishOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	receive(t, c.Done(), "Done")
