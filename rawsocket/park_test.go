@@ -145,7 +145,10 @@ func TestListenerKeepsParked(t *testing.T) {
 		clients = append(clients, c)
 		<-parked
 	}
-	time.Sleep(50 * time.Millisecond) // the handlers' goroutines end
+	// The handlers' goroutines end.
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before+5 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if got := runtime.NumGoroutine(); got > before+5 {
 		t.Errorf("%d goroutines for %d parked connections (%d before)", got, n, before)
 	}
