@@ -18,6 +18,13 @@ func (m *memTransport) MaxSend() int                 { return 1 << 20 }
 func (m *memTransport) Serializer() codec.Serializer { return m.ser }
 func (m *memTransport) Close() error                 { return nil }
 
+// take swaps the queued messages into b, whether or not the caller is
+// the writer: tests that drive sessions in memory drain queues this way.
+func (q *outQueue) take(b *batch) {
+	q.mu.Lock()
+	q.swapLocked(b)
+}
+
 // testPeer is a session joined to realm1 over a memTransport.
 type testPeer struct {
 	t *testing.T

@@ -150,13 +150,6 @@ func (q *outQueue) next(b *batch) bool {
 	return true
 }
 
-// take swaps the queued messages into b, whether or not the caller is
-// the writer: for tests that drive sessions in memory.
-func (q *outQueue) take(b *batch) {
-	q.mu.Lock()
-	q.swapLocked(b)
-}
-
 // swapLocked gives b the queued messages and the queue b's buffers, and
 // unlocks q.
 func (q *outQueue) swapLocked(b *batch) {
