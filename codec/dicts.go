@@ -132,7 +132,7 @@ var (
 // finishDict runs a generated UnmarshalMsg over dict and turns its error
 // into an OptionError. An absent dict leaves v zero.
 func finishDict(t Type, element string, v any, dict []byte, unmarshal func([]byte) ([]byte, error)) error {
-	if len(dict) == 0 {
+	if len(dict) == 0 || len(dict) == 1 && dict[0] == 0x80 { // absent or {}: v is zero already
 		return nil
 	}
 	rest, err := unmarshal(dict)

@@ -298,8 +298,10 @@ func Decode(msg []byte) (Message, error) {
 }
 
 func (m *Hello) Decode(b []byte) error {
-	e := open(b, TypeHello)
-	*m = Hello{Realm: e.str("Realm"), Details: e.dict("Details")}
+	var e elements
+	e.open(b, TypeHello)
+	m.Realm = e.str("Realm")
+	m.Details = e.dict("Details")
 	return e.done()
 }
 
@@ -310,8 +312,10 @@ func (m *Hello) Append(b []byte) []byte {
 }
 
 func (m *Welcome) Decode(b []byte) error {
-	e := open(b, TypeWelcome)
-	*m = Welcome{Session: e.id("Session"), Details: e.dict("Details")}
+	var e elements
+	e.open(b, TypeWelcome)
+	m.Session = e.id("Session")
+	m.Details = e.dict("Details")
 	return e.done()
 }
 
@@ -322,8 +326,10 @@ func (m *Welcome) Append(b []byte) []byte {
 }
 
 func (m *Abort) Decode(b []byte) error {
-	e := open(b, TypeAbort)
-	*m = Abort{Details: e.dict("Details"), Reason: e.str("Reason")}
+	var e elements
+	e.open(b, TypeAbort)
+	m.Details = e.dict("Details")
+	m.Reason = e.str("Reason")
 	m.Args, m.Kwargs = e.payload()
 	return e.done()
 }
@@ -336,8 +342,10 @@ func (m *Abort) Append(b []byte) []byte {
 }
 
 func (m *Challenge) Decode(b []byte) error {
-	e := open(b, TypeChallenge)
-	*m = Challenge{AuthMethod: e.str("AuthMethod"), Extra: e.dict("Extra")}
+	var e elements
+	e.open(b, TypeChallenge)
+	m.AuthMethod = e.str("AuthMethod")
+	m.Extra = e.dict("Extra")
 	return e.done()
 }
 
@@ -348,8 +356,10 @@ func (m *Challenge) Append(b []byte) []byte {
 }
 
 func (m *Authenticate) Decode(b []byte) error {
-	e := open(b, TypeAuthenticate)
-	*m = Authenticate{Signature: e.str("Signature"), Extra: e.dict("Extra")}
+	var e elements
+	e.open(b, TypeAuthenticate)
+	m.Signature = e.str("Signature")
+	m.Extra = e.dict("Extra")
 	return e.done()
 }
 
@@ -360,8 +370,10 @@ func (m *Authenticate) Append(b []byte) []byte {
 }
 
 func (m *Goodbye) Decode(b []byte) error {
-	e := open(b, TypeGoodbye)
-	*m = Goodbye{Details: e.dict("Details"), Reason: e.str("Reason")}
+	var e elements
+	e.open(b, TypeGoodbye)
+	m.Details = e.dict("Details")
+	m.Reason = e.str("Reason")
 	return e.done()
 }
 
@@ -372,8 +384,12 @@ func (m *Goodbye) Append(b []byte) []byte {
 }
 
 func (m *Error) Decode(b []byte) error {
-	e := open(b, TypeError)
-	*m = Error{RequestType: Type(e.integer("REQUEST.Type")), Request: e.id("REQUEST.Request"), Details: e.dict("Details"), Error: e.str("Error")}
+	var e elements
+	e.open(b, TypeError)
+	m.RequestType = Type(e.integer("REQUEST.Type"))
+	m.Request = e.id("REQUEST.Request")
+	m.Details = e.dict("Details")
+	m.Error = e.str("Error")
 	m.Args, m.Kwargs = e.payload()
 	return e.done()
 }
@@ -388,8 +404,15 @@ func (m *Error) Append(b []byte) []byte {
 }
 
 func (m *Publish) Decode(b []byte) error {
-	e := open(b, TypePublish)
-	*m = Publish{Request: e.id("Request"), Options: e.dict("Options"), Topic: e.str("Topic")}
+	if id, opts, topic, args, ok := readCommon(b, TypePublish); ok {
+		m.Request, m.Options, m.Topic, m.Args, m.Kwargs = id, opts, topic, args, nil
+		return nil
+	}
+	var e elements
+	e.open(b, TypePublish)
+	m.Request = e.id("Request")
+	m.Options = e.dict("Options")
+	m.Topic = e.str("Topic")
 	m.Args, m.Kwargs = e.payload()
 	return e.done()
 }
@@ -403,8 +426,10 @@ func (m *Publish) Append(b []byte) []byte {
 }
 
 func (m *Published) Decode(b []byte) error {
-	e := open(b, TypePublished)
-	*m = Published{Request: e.id("Request"), Publication: e.id("Publication")}
+	var e elements
+	e.open(b, TypePublished)
+	m.Request = e.id("Request")
+	m.Publication = e.id("Publication")
 	return e.done()
 }
 
@@ -415,8 +440,11 @@ func (m *Published) Append(b []byte) []byte {
 }
 
 func (m *Subscribe) Decode(b []byte) error {
-	e := open(b, TypeSubscribe)
-	*m = Subscribe{Request: e.id("Request"), Options: e.dict("Options"), Topic: e.str("Topic")}
+	var e elements
+	e.open(b, TypeSubscribe)
+	m.Request = e.id("Request")
+	m.Options = e.dict("Options")
+	m.Topic = e.str("Topic")
 	return e.done()
 }
 
@@ -428,8 +456,10 @@ func (m *Subscribe) Append(b []byte) []byte {
 }
 
 func (m *Subscribed) Decode(b []byte) error {
-	e := open(b, TypeSubscribed)
-	*m = Subscribed{Request: e.id("Request"), Subscription: e.id("Subscription")}
+	var e elements
+	e.open(b, TypeSubscribed)
+	m.Request = e.id("Request")
+	m.Subscription = e.id("Subscription")
 	return e.done()
 }
 
@@ -440,8 +470,10 @@ func (m *Subscribed) Append(b []byte) []byte {
 }
 
 func (m *Unsubscribe) Decode(b []byte) error {
-	e := open(b, TypeUnsubscribe)
-	*m = Unsubscribe{Request: e.id("Request"), Subscription: e.id("Subscription")}
+	var e elements
+	e.open(b, TypeUnsubscribe)
+	m.Request = e.id("Request")
+	m.Subscription = e.id("Subscription")
 	return e.done()
 }
 
@@ -452,8 +484,8 @@ func (m *Unsubscribe) Append(b []byte) []byte {
 }
 
 func (m *Unsubscribed) Decode(b []byte) error {
-	e := open(b, TypeUnsubscribed)
-	*m = Unsubscribed{}
+	var e elements
+	e.open(b, TypeUnsubscribed)
 	m.Request, m.Details = e.revocable()
 	return e.done()
 }
@@ -463,8 +495,11 @@ func (m *Unsubscribed) Append(b []byte) []byte {
 }
 
 func (m *Event) Decode(b []byte) error {
-	e := open(b, TypeEvent)
-	*m = Event{Subscription: e.id("Subscription"), Publication: e.id("Publication"), Details: e.dict("Details")}
+	var e elements
+	e.open(b, TypeEvent)
+	m.Subscription = e.id("Subscription")
+	m.Publication = e.id("Publication")
+	m.Details = e.dict("Details")
 	m.Args, m.Kwargs = e.payload()
 	return e.done()
 }
@@ -478,8 +513,15 @@ func (m *Event) Append(b []byte) []byte {
 }
 
 func (m *Call) Decode(b []byte) error {
-	e := open(b, TypeCall)
-	*m = Call{Request: e.id("Request"), Options: e.dict("Options"), Procedure: e.str("Procedure")}
+	if id, opts, procedure, args, ok := readCommon(b, TypeCall); ok {
+		m.Request, m.Options, m.Procedure, m.Args, m.Kwargs = id, opts, procedure, args, nil
+		return nil
+	}
+	var e elements
+	e.open(b, TypeCall)
+	m.Request = e.id("Request")
+	m.Options = e.dict("Options")
+	m.Procedure = e.str("Procedure")
 	m.Args, m.Kwargs = e.payload()
 	return e.done()
 }
@@ -493,8 +535,10 @@ func (m *Call) Append(b []byte) []byte {
 }
 
 func (m *Cancel) Decode(b []byte) error {
-	e := open(b, TypeCancel)
-	*m = Cancel{Request: e.id("Request"), Options: e.dict("Options")}
+	var e elements
+	e.open(b, TypeCancel)
+	m.Request = e.id("Request")
+	m.Options = e.dict("Options")
 	return e.done()
 }
 
@@ -505,8 +549,10 @@ func (m *Cancel) Append(b []byte) []byte {
 }
 
 func (m *Result) Decode(b []byte) error {
-	e := open(b, TypeResult)
-	*m = Result{Request: e.id("Request"), Details: e.dict("Details")}
+	var e elements
+	e.open(b, TypeResult)
+	m.Request = e.id("Request")
+	m.Details = e.dict("Details")
 	m.Args, m.Kwargs = e.payload()
 	return e.done()
 }
@@ -519,8 +565,11 @@ func (m *Result) Append(b []byte) []byte {
 }
 
 func (m *Register) Decode(b []byte) error {
-	e := open(b, TypeRegister)
-	*m = Register{Request: e.id("Request"), Options: e.dict("Options"), Procedure: e.str("Procedure")}
+	var e elements
+	e.open(b, TypeRegister)
+	m.Request = e.id("Request")
+	m.Options = e.dict("Options")
+	m.Procedure = e.str("Procedure")
 	return e.done()
 }
 
@@ -532,8 +581,10 @@ func (m *Register) Append(b []byte) []byte {
 }
 
 func (m *Registered) Decode(b []byte) error {
-	e := open(b, TypeRegistered)
-	*m = Registered{Request: e.id("Request"), Registration: e.id("Registration")}
+	var e elements
+	e.open(b, TypeRegistered)
+	m.Request = e.id("Request")
+	m.Registration = e.id("Registration")
 	return e.done()
 }
 
@@ -544,8 +595,10 @@ func (m *Registered) Append(b []byte) []byte {
 }
 
 func (m *Unregister) Decode(b []byte) error {
-	e := open(b, TypeUnregister)
-	*m = Unregister{Request: e.id("Request"), Registration: e.id("Registration")}
+	var e elements
+	e.open(b, TypeUnregister)
+	m.Request = e.id("Request")
+	m.Registration = e.id("Registration")
 	return e.done()
 }
 
@@ -556,8 +609,8 @@ func (m *Unregister) Append(b []byte) []byte {
 }
 
 func (m *Unregistered) Decode(b []byte) error {
-	e := open(b, TypeUnregistered)
-	*m = Unregistered{}
+	var e elements
+	e.open(b, TypeUnregistered)
 	m.Request, m.Details = e.revocable()
 	return e.done()
 }
@@ -567,8 +620,11 @@ func (m *Unregistered) Append(b []byte) []byte {
 }
 
 func (m *Invocation) Decode(b []byte) error {
-	e := open(b, TypeInvocation)
-	*m = Invocation{Request: e.id("Request"), Registration: e.id("Registration"), Details: e.dict("Details")}
+	var e elements
+	e.open(b, TypeInvocation)
+	m.Request = e.id("Request")
+	m.Registration = e.id("Registration")
+	m.Details = e.dict("Details")
 	m.Args, m.Kwargs = e.payload()
 	return e.done()
 }
@@ -582,8 +638,10 @@ func (m *Invocation) Append(b []byte) []byte {
 }
 
 func (m *Interrupt) Decode(b []byte) error {
-	e := open(b, TypeInterrupt)
-	*m = Interrupt{Request: e.id("Request"), Options: e.dict("Options")}
+	var e elements
+	e.open(b, TypeInterrupt)
+	m.Request = e.id("Request")
+	m.Options = e.dict("Options")
 	return e.done()
 }
 
@@ -594,8 +652,10 @@ func (m *Interrupt) Append(b []byte) []byte {
 }
 
 func (m *Yield) Decode(b []byte) error {
-	e := open(b, TypeYield)
-	*m = Yield{Request: e.id("Request"), Options: e.dict("Options")}
+	var e elements
+	e.open(b, TypeYield)
+	m.Request = e.id("Request")
+	m.Options = e.dict("Options")
 	m.Args, m.Kwargs = e.payload()
 	return e.done()
 }

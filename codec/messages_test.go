@@ -167,6 +167,27 @@ func TestDecodeResets(t *testing.T) {
 	if u.Request != 5 || u.Details != nil {
 		t.Errorf("reused Unsubscribed = %+v", u)
 	}
+	// Every type: decoders assign field by field, so each must set all
+	// of its struct's fields.
+	for _, tc := range roundTrips {
+		m := codec.New(tc.m.Type())
+		fillEveryField(reflect.ValueOf(m).Elem())
+		if err := m.Decode(tc.m.Append(nil)); err != nil || !reflect.DeepEqual(m, tc.m) {
+			t.Errorf("decoded over a used %T: %+v, %v; want %+v", m, m, err, tc.m)
+		}
+	}
+}
+
+// fillEveryField sets each field of struct v to a value no test message has.
+func fillEveryField(v reflect.Value) {
+	for i := range v.NumField() {
+		switch f := v.Field(i); f.Kind() {
+		case reflect.Uint64:
+			f.SetUint(424242)
+		case reflect.Slice:
+			f.SetBytes([]byte("left over"))
+		}
+	}
 }
 
 // payloadMessages builds each message type that carries a payload, with

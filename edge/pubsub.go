@@ -69,8 +69,12 @@ func (s *session) publish(p *codec.Publish, publication uint64) {
 	excludeMe := o.ExcludeMe.Or(true)
 	filtered := len(o.Exclude)+len(o.ExcludeAuthID)+len(o.ExcludeAuthRole)+len(o.Eligible)+len(o.EligibleAuthID)+len(o.EligibleAuthRole) > 0
 	for _, sub := range s.matched {
-		ev := codec.Event{Subscription: sub.id, Publication: publication, Args: p.Args, Kwargs: p.Kwargs}
+		// Field by field: a composite literal here was built aside and
+		// copied, and the copy stalled on the stores that built it.
+		var ev codec.Event
+		ev.Subscription, ev.Publication = sub.id, publication
 		ev.Details = s.eventDetails(sub, p.Topic)
+		ev.Args, ev.Kwargs = p.Args, p.Kwargs
 		s.out.set(ev.Append(s.out.msg[:0]))
 		for _, dest := range sub.subscribers {
 			if dest == s && excludeMe || filtered && !eligible(o, dest) {

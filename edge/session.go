@@ -43,7 +43,7 @@ type session struct {
 	q      *outQueue
 	state  atomic.Int32
 	killed atomic.Bool
-	busy   atomic.Bool // the reader is routing a message (see Router.Close)
+	busy   atomic.Bool // the reader is routing a burst of messages (see Router.Close)
 
 	// Set when the session joins, before other sessions can see it.
 	id             uint64
@@ -231,6 +231,7 @@ func (s *session) end(err error) {
 // its read buffer: a burst costs each peer one write.
 func (s *session) readLoop() error {
 	defer s.flush()
+	defer s.busy.Store(false)
 	for {
 		frame, err := s.t.ReadMsg()
 		if err != nil {
@@ -245,15 +246,17 @@ func (s *session) readLoop() error {
 			s.in = msg // keep the grown scratch
 		}
 		// busy is set before handle reads the state: Router.Close, which
-		// changes the state and then reads busy, waits for a message
-		// routed in the state before.
-		s.busy.Store(true)
-		ok := s.handle(msg)
-		s.busy.Store(false)
-		if !ok {
+		// changes the state and then reads busy, waits for the messages
+		// routed in the state before. It stays set for a burst: an
+		// atomic store per message cost as much as queuing the message.
+		if !s.busy.Load() {
+			s.busy.Store(true)
+		}
+		if !s.handle(msg) {
 			return nil
 		}
 		if !s.t.Buffered() {
+			s.busy.Store(false)
 			s.flush()
 		}
 	}
@@ -549,8 +552,9 @@ func (s *session) stopRouting() bool {
 	return true
 }
 
-// settle waits until the session's reader is done with the message it
-// was routing when stopRouting was called, if any, or ctx ends.
+// settle waits until the session's reader is done with the burst of
+// messages it was routing when stopRouting was called, if any, or ctx
+// ends.
 func (s *session) settle(ctx context.Context) {
 	for i := 0; s.busy.Load() && ctx.Err() == nil; i++ {
 		if i < 100 {
