@@ -3,6 +3,8 @@ package codec
 import (
 	"reflect"
 	"testing"
+
+	"github.com/tinylib/msgp/msgp"
 )
 
 // FuzzReadCommon: the one-pass path for PUBLISH and CALL accepts only
@@ -45,4 +47,13 @@ func FuzzReadCommon(f *testing.F) {
 			}
 		}
 	})
+}
+
+// appendUint writes what msgp.AppendUint64 writes, at every width's edges.
+func TestAppendUintAsMsgp(t *testing.T) {
+	for _, v := range []uint64{0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff, 0x100000000, MaxID, 1<<64 - 1} {
+		if got, want := appendUint(nil, v), msgp.AppendUint64(nil, v); !reflect.DeepEqual(got, want) {
+			t.Errorf("appendUint(%#x) = % x, want % x", v, got, want)
+		}
+	}
 }

@@ -263,6 +263,12 @@ func New(t Type) Message {
 // TypeOf reads the type code of an encoded message without decoding the
 // rest, so a reader can dispatch to a reused message struct.
 func TypeOf(msg []byte) (Type, error) {
+	// The common case first: a fixarray whose type code is a fixint.
+	if len(msg) >= 2 && msg[0] > 0x90 && msg[0] <= 0x9f && msg[1] <= 0x7f {
+		if t := Type(msg[1]); t.Known() {
+			return t, nil
+		}
+	}
 	if !isArray(msg) {
 		if len(msg) == 0 {
 			return 0, &SyntaxError{Serializer: "msgpack", Err: errShort}

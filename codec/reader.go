@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"strconv"
 
 	"github.com/tinylib/msgp/msgp"
@@ -214,10 +215,11 @@ func (e *elements) done() error {
 	return e.err
 }
 
-// appendHead starts a message of n elements, type code included.
+// appendHead starts a message of n elements, type code included: a
+// fixarray and a fixint, since a message has at most 7 elements and
+// every type code is below 128.
 func appendHead(b []byte, t Type, n int) []byte {
-	b = msgp.AppendArrayHeader(b, uint32(n))
-	return msgp.AppendUint64(b, uint64(t))
+	return append(b, 0x90|byte(n), byte(t))
 }
 
 // appendDict appends an encoded dict; an absent one is written as {},
@@ -258,7 +260,22 @@ func appendPayload(b, args, kwargs []byte) []byte {
 	return b
 }
 
-func appendUint(b []byte, v uint64) []byte { return msgp.AppendUint64(b, v) }
+// appendUint appends v in its shortest MessagePack form, as
+// msgp.AppendUint64 does, in fewer steps: IDs are most of what the
+// router encodes.
+func appendUint(b []byte, v uint64) []byte {
+	switch {
+	case v <= 0x7f:
+		return append(b, byte(v))
+	case v <= 0xff:
+		return append(b, 0xcc, byte(v))
+	case v <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, 0xcd), uint16(v))
+	case v <= 0xffffffff:
+		return binary.BigEndian.AppendUint32(append(b, 0xce), uint32(v))
+	}
+	return binary.BigEndian.AppendUint64(append(b, 0xcf), v)
+}
 
 // appendStr appends s as a MessagePack str.
 func appendStr(b, s []byte) []byte { return msgp.AppendStringFromBytes(b, s) }

@@ -40,7 +40,7 @@ func (s *session) metaEvent(topic string, args ...any) {
 		s.logger().Error("meta event not encoded", "topic", topic, "err", err)
 		return
 	}
-	publication := randomID()
+	publication := s.publicationID()
 	for _, sub := range s.matched {
 		ev := codec.Event{Subscription: sub.id, Publication: publication, Args: payload}
 		if sub.match != matchExact {

@@ -41,7 +41,7 @@ func (s *session) onPublish(msg []byte) bool {
 	if disclose {
 		o.DiscloseMe = true
 	}
-	publication := randomID()
+	publication := s.publicationID()
 	s.publish(p, publication)
 	if o.Acknowledge {
 		s.reply(&codec.Published{Request: p.Request, Publication: publication})

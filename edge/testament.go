@@ -125,7 +125,7 @@ func (s *session) publishTestaments() {
 		for _, t := range list {
 			s.popts = t.opts
 			p := codec.Publish{Topic: t.topic, Args: t.args, Kwargs: t.kwargs}
-			s.publish(&p, randomID())
+			s.publish(&p, s.publicationID())
 		}
 	}
 }
