@@ -10,7 +10,8 @@ import (
 )
 
 // The keep-awake role keeps every core busy at the lowest priority there
-// is (SCHED_IDLE), so that no core halts while a latency pattern runs.
+// is (SCHED_IDLE), so that no core halts while a pattern bound by round
+// trips runs (the lossless streams, the calls).
 // On a VM, waking a halted virtual CPU costs 30–100 µs, more than a
 // router's whole hop: measured with idle cores, the round trip of the
 // relay, which does less than any router, came out above wampedge's in

@@ -59,13 +59,18 @@
 //     took the event, not that the subscriber got it.
 //   - RPC: one call at a time (round-trip p50 and p99), and 16 calls
 //     outstanding (calls per second), to a callee that answers each burst
-//     of invocations with one write. During the calls one at a time a
-//     helper process (this binary, role keep-awake) spins on every core
-//     at SCHED_IDLE priority, so that no core halts: on these VMs waking
-//     a halted core costs 30–100 µs, more than a router's hop, and
-//     without it the relay's round trip came out slower than wampedge's
-//     in some runs. A SCHED_IDLE thread gives its core up at once to any
-//     task that wakes. -keep-awake=false measures with halting cores.
+//     of invocations with one write.
+//   - During the patterns bound by round trips (the lossless streams and
+//     both RPC patterns) a helper process (this binary, role keep-awake)
+//     spins on every core at SCHED_IDLE priority, so that no core halts:
+//     on these VMs waking a halted core costs 30–100 µs, more than a
+//     router's hop. Without it the relay's round trip came out slower
+//     than wampedge's in some runs, and with 16 calls outstanding the
+//     cores sat 44% idle while every process waited for the next wake-up:
+//     the figure measured the hypervisor. A SCHED_IDLE thread gives its
+//     core up at once to any task that wakes. The full-rate streams keep
+//     the cores busy and run without it. -keep-awake=false measures with
+//     halting cores.
 //   - the router process's cost per message, over the full-rate streams
 //     and the 16-outstanding calls: CPU (utime + stime from
 //     /proc/PID/stat) and, for the Go routers, heap allocations and bytes

@@ -24,19 +24,19 @@ func main() {
 
 // plan is what one invocation measures, and for how long.
 type plan struct {
-	runs             int
-	streamFor        time.Duration // each pub/sub pattern
-	callsFor         time.Duration // each RPC pattern
-	warmup           time.Duration
-	maxSequential    int
-	settle, drainMax time.Duration
-	window           int // lossless pub/sub: events in flight
-	outstanding      int // pipelined RPC
-	idle             []int
-	quiet            quietness
-	foreignMax       float64 // cores others may use during a measurement before it counts as disturbed
-	sizes            []arch
-	awakeForLatency  bool // keep the cores from halting during the one-at-a-time calls
+	runs               int
+	streamFor          time.Duration // each pub/sub pattern
+	callsFor           time.Duration // each RPC pattern
+	warmup             time.Duration
+	maxSequential      int
+	settle, drainMax   time.Duration
+	window             int // lossless pub/sub: events in flight
+	outstanding        int // pipelined RPC
+	idle               []int
+	quiet              quietness
+	foreignMax         float64 // cores others may use during a measurement before it counts as disturbed
+	sizes              []arch
+	awakeForRoundTrips bool // keep the cores from halting during the patterns bound by round trips
 }
 
 func fullPlan() plan {
@@ -45,7 +45,7 @@ func fullPlan() plan {
 		maxSequential: 200_000, settle: 500 * time.Millisecond, drainMax: 10 * time.Second,
 		window: 32, outstanding: 16, idle: []int{1000, 5000},
 		quiet:      quietness{maxBusy: 0.15, maxWait: 30 * time.Second, budget: 3 * time.Minute},
-		foreignMax: 0.2, sizes: sizeArches, awakeForLatency: true,
+		foreignMax: 0.2, sizes: sizeArches, awakeForRoundTrips: true,
 	}
 }
 
@@ -100,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	streamFor := fs.Duration("stream-for", 0, "publish for this long in each pub/sub pattern")
 	callsFor := fs.Duration("calls-for", 0, "call for this long in each RPC pattern")
 	idle := fs.String("idle", "", "comma-separated idle-session `counts` (default 1000,5000; 200,1000 with -quick)")
-	keepAwake := fs.Bool("keep-awake", true, "keep the cores from halting (a SCHED_IDLE spinner) during the one-at-a-time calls")
+	keepAwake := fs.Bool("keep-awake", true, "keep the cores from halting (a SCHED_IDLE spinner) during the patterns bound by round trips: the lossless streams and the calls")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -117,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *callsFor > 0 {
 		p.callsFor = *callsFor
 	}
-	p.awakeForLatency = *keepAwake
+	p.awakeForRoundTrips = *keepAwake
 	if *idle != "" {
 		p.idle = nil
 		for _, s := range strings.Split(*idle, ",") {
@@ -245,7 +245,7 @@ func (h *harness) setUp(needTestDir bool) error {
 		line, _, _ := strings.Cut(string(out), "\n")
 		h.mosquittoVersion = strings.TrimPrefix(strings.TrimSpace(line), "mosquitto version ")
 	}
-	if h.plan.awakeForLatency {
+	if h.plan.awakeForRoundTrips {
 		if h.awake, err = startAwake(h.self); err != nil {
 			return err
 		}
@@ -432,8 +432,8 @@ func (h *harness) header(quick bool, took time.Duration) string {
 	}
 	fmt.Fprintf(&b, "- routers: wampedge release build (as `make build`: -trimpath, -s -w, nethttpomithttp2; default config, realm1, anonymous); nexus %s (RawSocket server, defaults); Mosquitto %s (Debian, defaults, MQTT 3.1.1 QoS 0); the frame relay (test/bench/relay)\n", nexusVersion, orUnknown(h.mosquittoVersion))
 	fmt.Fprintf(&b, "- harness: %s, %d runs per figure, %v per pub/sub pattern and %v per RPC pattern; the harness took %v\n", mode, h.plan.runs, h.plan.streamFor, h.plan.callsFor, took)
-	if !h.plan.awakeForLatency {
-		b.WriteString("- -keep-awake=false: the cores could halt during the one-at-a-time calls\n")
+	if !h.plan.awakeForRoundTrips {
+		b.WriteString("- -keep-awake=false: the cores could halt during the lossless streams and the calls\n")
 	}
 	b.WriteString(`
 Each cell is the median over the runs, with the lowest and highest in parentheses. A ratio
@@ -443,8 +443,10 @@ as fast as the router reads; events that never arrive count as lost. Lossless: t
 keeps at most the given number of events in flight to the slowest subscriber (counted by the
 subscribers, so the same for WAMP and MQTT). The relay copies frames without decoding them;
 its RPC figures are its 2-hop mode (caller → relay → responder and back). During the
-one-at-a-time calls a SCHED_IDLE spinner keeps the cores from halting: on a VM, waking a
-halted core costs more than a router's hop, and the figure would measure the hypervisor.
+patterns bound by round trips (the lossless streams and both RPC patterns) a SCHED_IDLE
+spinner keeps the cores from halting: on a VM, waking a halted core costs more than a
+router's hop, and the figure would measure the hypervisor. The full-rate streams keep the
+cores busy and run without it.
 † marks a figure with a run that was disturbed: the machine was not quiet before it, or
 other processes used more than a fifth of a core while it ran.
 `)

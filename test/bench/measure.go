@@ -130,6 +130,9 @@ func (m *meter) end(h *harness, messages int64) cost {
 // or with at most window events in flight.
 func (h *harness) pubsub(p *process, subs, window int, d time.Duration) (loadgen.StreamResult, cost, error) {
 	m := h.prepare(p)
+	if window > 0 { // bound by round trips: see awake.go
+		m.awake = h.awake
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	var conns []*loadgen.Conn
@@ -204,6 +207,7 @@ func (h *harness) rpcSequential(p *process) ([]time.Duration, cost, error) {
 // the calls per second.
 func (h *harness) rpcPipelined(p *process) (float64, cost, error) {
 	m := h.prepare(p)
+	m.awake = h.awake
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	stop, err := p.callee(ctx)
