@@ -65,6 +65,10 @@ type Conn struct {
 
 	rbuf []byte // read buffer; rbuf[r:w] is read but not yet parsed
 	r, w int
+	// ready is the length, header included, of the whole message frame
+	// that Buffered found at rbuf[r:], for ReadMsg to take without
+	// parsing its header again; 0 when none is known.
+	ready int
 
 	frameTimeout time.Duration
 	idle         time.Duration // SetIdle's; 0: ReadMsg never returns ErrIdle
@@ -135,6 +139,11 @@ func (c *Conn) RemoteAddr() net.Addr {
 // A zero-length message is returned as it is: the codec rejects it.
 // Any error leaves the connection unusable; the caller closes it.
 func (c *Conn) ReadMsg() ([]byte, error) {
+	if total := c.ready; total > 0 {
+		frame := c.rbuf[c.r+4 : c.r+total : c.r+total]
+		c.r, c.ready = c.r+total, 0
+		return frame, nil
+	}
 	if c.r == c.w && cap(c.rbuf) > shrinkOver {
 		c.rbuf, c.r, c.w, c.lastRoom = nil, 0, 0, 0
 	}
@@ -184,6 +193,9 @@ func (c *Conn) Buffered() bool {
 			return false
 		}
 		if typ == frameMessage {
+			if r == c.r {
+				c.ready = 4 + n
+			}
 			return true
 		}
 		r += 4 + n

@@ -198,6 +198,12 @@ func FuzzFrameReader(f *testing.F) {
 			t.Fatalf("whole: %d messages, %v, %d bytes written; cut at %d: %d messages, %v, %d bytes written",
 				len(msgs), err, len(pongs), cut, len(msgs2), err2, len(pongs2))
 		}
+		// Buffered, which remembers the frame it found for ReadMsg,
+		// changes nothing that ReadMsg alone reads.
+		plain, errPlain := readAll(testConn(chunked(stream, cut), recvMax, sendMax), len(stream)/4+1)
+		if !equalMsgs(plain, msgs) || errClass(errPlain) != class {
+			t.Fatalf("without Buffered: %d messages, %v; with it: %d messages, %v", len(plain), errPlain, len(msgs), err)
+		}
 		for _, m := range msgs {
 			if len(m) > recvMax {
 				t.Fatalf("message of %d bytes over the limit %d", len(m), recvMax)
