@@ -89,7 +89,7 @@ func TestPatternSubscriptions(t *testing.T) {
 	subscribeWith(t, sub, 4, "org.", matchPrefix)         // matches nothing here
 	subscribeWith(t, sub, 5, "com.example.", matchPrefix) // trailing dot: Autobahn's form
 	pub.send(t, &codec.Publish{Request: 9, Topic: []byte("com.example.temp"), Args: testArgs})
-	pub.s.flush()
+	pub.s.endBurst()
 	events := sub.drain(t)
 	if len(events) != 4 {
 		t.Fatalf("%d events, want one per matching subscription (4): %v", len(events), events)
@@ -115,7 +115,7 @@ func TestPatternSubscriptions(t *testing.T) {
 	}
 	// A wildcard matches only URIs of its own length.
 	pub.send(t, &codec.Publish{Request: 10, Topic: []byte("com.example.temp.x")})
-	pub.s.flush()
+	pub.s.endBurst()
 	if got := len(sub.drain(t)); got != 2 { // the two prefixes
 		t.Errorf("com.example.temp.x: %d events, want 2", got)
 	}
@@ -150,7 +150,7 @@ func TestPatternRegistrationPrecedence(t *testing.T) {
 		{"x1.b2.c34.d4.e5", wild2, true},
 	} {
 		caller.send(t, &codec.Call{Request: 5, Procedure: []byte(tc.procedure)})
-		caller.s.flush()
+		caller.s.endBurst()
 		inv, ok := tc.want.next(t).(*codec.Invocation)
 		if !ok {
 			t.Fatalf("%s: not routed to the expected registration", tc.procedure)
@@ -161,7 +161,7 @@ func TestPatternRegistrationPrecedence(t *testing.T) {
 			t.Errorf("%s: details.procedure %q", tc.procedure, d.Procedure)
 		}
 		tc.want.send(t, &codec.Yield{Request: inv.Request})
-		tc.want.s.flush()
+		tc.want.s.endBurst()
 		caller.next(t)
 	}
 	caller.send(t, &codec.Call{Request: 6, Procedure: []byte("z9")})
@@ -182,7 +182,7 @@ func TestDisclosure(t *testing.T) {
 	pub, sub := joinCallee(t, r), joinPeer(t, r, codec.MsgPack)
 	subscribeWith(t, sub, 1, "com.example.temp", "")
 	pub.send(t, &codec.Publish{Request: 2, Options: dict(t, map[string]any{"disclose_me": true}), Topic: []byte("com.example.temp")})
-	pub.s.flush()
+	pub.s.endBurst()
 	var d codec.EventDetails
 	d.Decode(sub.next(t).(*codec.Event).Details)
 	if d.Publisher != pub.s.id || d.PublisherAuthID != "device-7" || d.PublisherAuthRole != "anonymous" {
@@ -192,14 +192,14 @@ func TestDisclosure(t *testing.T) {
 	hop := map[string]any{"session": uint64(99), "authid": "cloud-user", "authrole": "operator"}
 	opts := dict(t, map[string]any{"disclose_me": true, "forward_for": []any{hop}})
 	pub.send(t, &codec.Publish{Request: 3, Options: opts, Topic: []byte("com.example.temp")})
-	pub.s.flush()
+	pub.s.endBurst()
 	d.Decode(sub.next(t).(*codec.Event).Details)
 	if d.Publisher != pub.s.id || len(d.ForwardFor) != 0 {
 		t.Errorf("forward_for from an ordinary client was believed: %+v", d)
 	}
 	pub.s.internal = true
 	pub.send(t, &codec.Publish{Request: 4, Options: opts, Topic: []byte("com.example.temp")})
-	pub.s.flush()
+	pub.s.endBurst()
 	d.Decode(sub.next(t).(*codec.Event).Details)
 	if d.Publisher != 99 || d.PublisherAuthID != "cloud-user" || d.PublisherAuthRole != "operator" || len(d.ForwardFor) != 1 {
 		t.Errorf("the bridge's forwarded publisher: %+v", d)
@@ -210,7 +210,7 @@ func TestDisclosure(t *testing.T) {
 	callee.next(t)
 	caller := joinPeer(t, r, codec.MsgPack)
 	caller.send(t, &codec.Call{Request: 1, Procedure: []byte("com.example.who")})
-	caller.s.flush()
+	caller.s.endBurst()
 	var id codec.InvocationDetails
 	id.Decode(callee.next(t).(*codec.Invocation).Details)
 	if id.Caller != caller.s.id || id.CallerAuthRole != "anonymous" {
@@ -235,7 +235,7 @@ func TestBlackWhiteListing(t *testing.T) {
 		{map[string]any{"eligible_authrole": []any{"nobody"}}, nil},
 	} {
 		pub.send(t, &codec.Publish{Request: 2, Options: dict(t, tc.opts), Topic: []byte("com.example.t")})
-		pub.s.flush()
+		pub.s.endBurst()
 		for _, p := range []*testPeer{a, b, c} {
 			got := len(p.drain(t)) == 1
 			if got != slices.Contains(tc.want, p) {
@@ -251,7 +251,7 @@ func TestProgressiveResults(t *testing.T) {
 	callee := joinCallee(t, r, "progressive_call_results", "call_canceling")
 	registerWith(t, callee, 1, "com.example.count", "")
 	caller.send(t, &codec.Call{Request: 3, Options: dict(t, map[string]any{"receive_progress": true}), Procedure: []byte("com.example.count")})
-	caller.s.flush()
+	caller.s.endBurst()
 	inv := callee.next(t).(*codec.Invocation)
 	var d codec.InvocationDetails
 	d.Decode(inv.Details)
@@ -263,7 +263,7 @@ func TestProgressiveResults(t *testing.T) {
 		callee.send(t, &codec.Yield{Request: inv.Request, Options: progress, Args: list(t, i)})
 	}
 	callee.send(t, &codec.Yield{Request: inv.Request, Args: list(t, "done")})
-	callee.s.flush()
+	callee.s.endBurst()
 	results := caller.drain(t)
 	if len(results) != 4 {
 		t.Fatalf("%d results, want 3 progressive and a final one", len(results))
@@ -287,14 +287,14 @@ func TestProgressiveResults(t *testing.T) {
 	plain := joinPeer(t, r, codec.MsgPack)
 	registerWith(t, plain, 1, "com.example.plain", "")
 	caller.send(t, &codec.Call{Request: 4, Options: dict(t, map[string]any{"receive_progress": true}), Procedure: []byte("com.example.plain")})
-	caller.s.flush()
+	caller.s.endBurst()
 	inv = plain.next(t).(*codec.Invocation)
 	if len(inv.Details) > 1 {
 		t.Errorf("INVOCATION details %x for a callee without progressive_call_results", inv.Details)
 	}
 	plain.send(t, &codec.Yield{Request: inv.Request, Options: progress})
 	plain.send(t, &codec.Yield{Request: inv.Request})
-	plain.s.flush()
+	plain.s.endBurst()
 	if got := caller.drain(t); len(got) != 1 {
 		t.Errorf("%d results, want only the final one", len(got))
 	}
@@ -319,14 +319,14 @@ func TestCancel(t *testing.T) {
 			caller, callee := joinPeer(t, r, codec.MsgPack), joinCallee(t, r, tc.calleeFeatures...)
 			registerWith(t, callee, 1, "com.example.slow", "")
 			caller.send(t, &codec.Call{Request: 8, Procedure: []byte("com.example.slow")})
-			caller.s.flush()
+			caller.s.endBurst()
 			inv := callee.next(t).(*codec.Invocation)
 			var opts []byte
 			if tc.mode != "" {
 				opts = dict(t, map[string]any{"mode": tc.mode})
 			}
 			caller.send(t, &codec.Cancel{Request: 8, Options: opts})
-			caller.s.flush()
+			caller.s.endBurst()
 			got := caller.drain(t)
 			if tc.canceledAtOnce != (len(got) == 1) {
 				t.Fatalf("caller got %v at once", got)
@@ -344,14 +344,14 @@ func TestCancel(t *testing.T) {
 				t.Fatalf("INTERRUPT for the wrong invocation")
 			}
 			callee.send(t, &codec.Error{RequestType: codec.TypeInvocation, Request: inv.Request, Error: []byte(errCanceled)})
-			callee.s.flush()
+			callee.s.endBurst()
 			if later := caller.drain(t); (len(later) == 1) != tc.calleeAnswerGot {
 				t.Fatalf("caller got %v after the callee answered", later)
 			}
 			// The request ID is free again; a second CANCEL is ignored.
 			caller.send(t, &codec.Cancel{Request: 8})
 			caller.send(t, &codec.Call{Request: 8, Procedure: []byte("com.example.slow")})
-			caller.s.flush()
+			caller.s.endBurst()
 			if _, ok := callee.next(t).(*codec.Invocation); !ok {
 				t.Fatal("the request ID was not freed")
 			}
@@ -439,7 +439,7 @@ func TestMetaAPI(t *testing.T) {
 	}
 	// Leaving: unregister before delete, then on_leave.
 	callee.s.leave()
-	callee.s.flush()
+	callee.s.endBurst()
 	var order []string
 	for _, m := range watcher.drain(t) {
 		ev := m.(*codec.Event)
@@ -474,7 +474,7 @@ func TestSharedRegistrations(t *testing.T) {
 	callTo := func() int {
 		t.Helper()
 		caller.send(t, &codec.Call{Request: 9, Procedure: []byte("com.example.work")})
-		caller.s.flush()
+		caller.s.endBurst()
 		for i, p := range callees {
 			if p == nil {
 				continue
@@ -482,7 +482,7 @@ func TestSharedRegistrations(t *testing.T) {
 			if msgs := p.drain(t); len(msgs) == 1 {
 				inv := msgs[0].(*codec.Invocation)
 				p.send(t, &codec.Yield{Request: inv.Request})
-				p.s.flush()
+				p.s.endBurst()
 				caller.next(t)
 				return i
 			}
@@ -516,7 +516,7 @@ func TestSharedRegistrations(t *testing.T) {
 	}
 	c2 := joinPeer(t, r2, codec.MsgPack)
 	c2.send(t, &codec.Call{Request: 1, Procedure: []byte("p.last")})
-	c2.s.flush()
+	c2.s.endBurst()
 	if _, ok := b.next(t).(*codec.Invocation); !ok {
 		t.Error("invoke last: the last callee did not get the call")
 	}
@@ -580,7 +580,7 @@ func TestTestament(t *testing.T) {
 		t.Fatal("a testament on a wamp. topic: want invalid_uri")
 	}
 	device.s.leave() // lost, as to SIGKILL
-	device.s.flush()
+	device.s.endBurst()
 	ev, ok := watcher.next(t).(*codec.Event)
 	if !ok || args(t, ev.Args)[0] != "offline" {
 		t.Fatalf("the testament: %v", ev)
@@ -600,7 +600,7 @@ func TestTestament(t *testing.T) {
 		t.Errorf("flush_testaments: %v", args(t, res.Args))
 	}
 	d2.s.leave()
-	d2.s.flush()
+	d2.s.endBurst()
 	if msgs := watcher.drain(t); len(msgs) != 0 {
 		t.Errorf("a flushed testament was published: %v", msgs)
 	}
@@ -650,7 +650,7 @@ func TestProgressiveCallInvocations(t *testing.T) {
 		}
 		caller.send(t, &codec.Call{Request: 7, Options: opts, Procedure: []byte("com.example.upload"), Args: list(t, i)})
 	}
-	caller.s.flush()
+	caller.s.endBurst()
 	msgs := callee.drain(t)
 	if len(msgs) != 3 {
 		t.Fatalf("the callee got %d INVOCATIONs, want one per chunk", len(msgs))
@@ -665,7 +665,7 @@ func TestProgressiveCallInvocations(t *testing.T) {
 		}
 	}
 	callee.send(t, &codec.Yield{Request: inv0, Args: list(t, "stored")})
-	callee.s.flush()
+	callee.s.endBurst()
 	if res, ok := caller.next(t).(*codec.Result); !ok || args(t, res.Args)[0] != "stored" {
 		t.Fatal("no result after the last chunk")
 	}

@@ -58,7 +58,7 @@ func (p *testPeer) sendRaw(t testing.TB, msg []byte) {
 	if !p.s.handle(msg) {
 		t.Fatal("session ended")
 	}
-	p.s.flush()
+	p.s.endBurst()
 }
 
 // next takes the next message queued for the peer.
@@ -100,7 +100,7 @@ func TestRoutingDoesNotAllocate(t *testing.T) {
 			frame := (&codec.Publish{Request: 2, Topic: []byte("com.example.temp"), Args: testArgs, Kwargs: testKwargs}).Append(nil)
 			route := func() {
 				pub.s.handle(frame)
-				pub.s.flush()
+				pub.s.endBurst()
 				sub.s.q.take(&sub.b)
 				if len(sub.b.msgs) != 1 {
 					t.Fatalf("%d events queued, want 1", len(sub.b.msgs))
@@ -122,7 +122,7 @@ func TestRoutingDoesNotAllocate(t *testing.T) {
 			frame := (&codec.Publish{Request: 2, Topic: []byte("com.example.temp"), Args: testArgs}).Append(nil)
 			route := func() {
 				pub.s.handle(frame)
-				pub.s.flush()
+				pub.s.endBurst()
 				sub.s.q.take(&sub.b)
 			}
 			route()
@@ -142,14 +142,14 @@ func TestRoutingDoesNotAllocate(t *testing.T) {
 		var res codec.Result
 		roundTrip := func() {
 			caller.s.handle(call)
-			caller.s.flush()
+			caller.s.endBurst()
 			callee.s.q.take(&callee.b)
 			if err := inv.Decode(callee.b.msgs[0]); err != nil {
 				t.Fatal(err)
 			}
 			yield = (&codec.Yield{Request: inv.Request, Args: inv.Args, Kwargs: testKwargs}).Append(yield[:0])
 			callee.s.handle(yield)
-			callee.s.flush()
+			callee.s.endBurst()
 			caller.s.q.take(&caller.b)
 			if err := res.Decode(caller.b.msgs[0]); err != nil || res.Request != 7 {
 				t.Fatalf("result %+v, %v", res, err)

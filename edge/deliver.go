@@ -61,9 +61,10 @@ func (s *session) jsonCodec() codec.Codec {
 	return s.json
 }
 
-// deliver queues o for dest in dest's serializer, and marks dest to be
-// written to at the next flush. A full queue disconnects dest, or for events
-// under the drop policy drops the event.
+// deliver sends o to dest in dest's serializer: an event is staged for
+// the end of the burst (burst.go), anything else queued now, after what
+// was staged. Errors come back at once for what is not staged; a staged
+// event that cannot be queued counts as dropped.
 func (s *session) deliver(dest *session, o *outgoing, event bool) error {
 	wire, err := o.wire(dest.codec.Serializer(), s.jsonCodec)
 	if err != nil {
@@ -72,6 +73,18 @@ func (s *session) deliver(dest *session, o *outgoing, event bool) error {
 	if len(wire) > dest.t.MaxSend() {
 		return errTooLarge
 	}
+	if event {
+		s.stageEvent(dest, wire)
+		return nil
+	}
+	s.commitRuns()
+	return s.push(dest, wire, event)
+}
+
+// push queues wire for dest and marks dest to be written to at the next
+// flush. A full queue disconnects dest, or for events under the drop
+// policy drops the event.
+func (s *session) push(dest *session, wire []byte, event bool) error {
 	res := dest.q.push(wire)
 	if res == full && s.waitForRoom(dest) {
 		res = dest.q.push(wire)
@@ -94,6 +107,7 @@ func (s *session) deliver(dest *session, o *outgoing, event bool) error {
 // leaving gives the calls it made to itself, nor an event another
 // session publishes meanwhile.
 func (s *session) replyLast(m codec.Message) {
+	s.commitRuns()
 	s.out.set(m.Append(s.out.msg[:0]))
 	if wire, err := s.out.wire(s.codec.Serializer(), s.jsonCodec); err == nil && len(wire) <= s.t.MaxSend() && s.q.pushLast(wire) == queued {
 		s.markDirty(s)

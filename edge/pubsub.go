@@ -42,6 +42,9 @@ func (s *session) onPublish(msg []byte) bool {
 		o.DiscloseMe = true
 	}
 	publication := s.publicationID()
+	if !o.Retain {
+		s.readLockBroker(&s.realm.broker)
+	}
 	s.publish(p, publication)
 	if o.Acknowledge {
 		s.reply(&codec.Published{Request: p.Request, Publication: publication})
@@ -55,12 +58,15 @@ func (s *session) onPublish(msg []byte) bool {
 func (s *session) publish(p *codec.Publish, publication uint64) {
 	b := &s.realm.broker
 	if s.popts.Retain { // rare: keeping it takes the lock for writing
+		s.unlockBroker()
 		b.mu.Lock()
 		b.retain(s, p, publication)
 		b.mu.Unlock()
 	}
-	b.mu.RLock()
-	defer b.mu.RUnlock()
+	if s.lockedBroker != b { // not in a burst of PUBLISHes (burst.go)
+		b.mu.RLock()
+		defer b.mu.RUnlock()
+	}
 	b.matches(&s.lastMatch, &s.matched, p.Topic)
 	if len(s.matched) == 0 {
 		return

@@ -62,6 +62,37 @@ func (q *outQueue) push(msg []byte) pushResult {
 	return queued
 }
 
+// pushRun queues a run of messages, back to back in *buf with the end
+// offset of each in *ends, under one take of the lock: all of them, by
+// trading buffers with the queue when it is empty, or as many as fit.
+// It reports how many it took, and why it took no more.
+func (q *outQueue) pushRun(buf *[]byte, ends *[]int) (int, pushResult) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.sealed {
+		return 0, closed
+	}
+	if len(q.ends) == 0 && (len(*buf) <= q.limit || len(*ends) == 1) {
+		q.buf, *buf = *buf, q.buf[:0]
+		q.ends, *ends = *ends, q.ends[:0]
+		return len(q.ends), queued
+	}
+	start := 0
+	for i, end := range *ends {
+		msg := (*buf)[start:end]
+		if len(q.buf) > 0 && len(q.buf)+len(msg) > q.limit {
+			if q.fullSince.IsZero() {
+				q.fullSince = time.Now()
+			}
+			return i, full
+		}
+		q.buf = append(q.buf, msg...)
+		q.ends = append(q.ends, len(q.buf))
+		start = end
+	}
+	return len(*ends), queued
+}
+
 // pushLast queues the session's last message, an ABORT or a GOODBYE,
 // and seals the queue: later pushes are refused as if it were closed,
 // so that nothing follows that message (WAMP.md §2.4, §2.5). The writer

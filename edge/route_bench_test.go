@@ -83,7 +83,7 @@ func BenchmarkRouteEvent(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				pub.s.handle(frames[i%len(frames)])
-				pub.s.flush()
+				pub.s.endBurst()
 				sub.s.q.take(&sub.b)
 				i++
 			}
@@ -118,12 +118,12 @@ func BenchmarkRouteCall(b *testing.B) {
 				req++ // as clients number their requests
 				call = (&codec.Call{Request: req, Procedure: []byte("com.example.add"), Args: testArgs}).Append(call[:0])
 				caller.s.handle(call)
-				caller.s.flush()
+				caller.s.endBurst()
 				callee.s.q.take(&callee.b)
 				inv.Decode(callee.b.msgs[0])
 				yield = (&codec.Yield{Request: inv.Request, Args: inv.Args}).Append(yield[:0])
 				callee.s.handle(yield)
-				callee.s.flush()
+				callee.s.endBurst()
 				caller.s.q.take(&caller.b)
 			}
 		})
@@ -146,11 +146,11 @@ func BenchmarkRouteEventBurst(b *testing.B) {
 	for b.Loop() {
 		pub.s.handle(frame)
 		if n++; n == burst {
-			pub.s.flush()
+			pub.s.endBurst()
 			sub.s.q.take(&sub.b)
 			n = 0
 		}
 	}
-	pub.s.flush()
+	pub.s.endBurst()
 	sub.s.q.take(&sub.b)
 }

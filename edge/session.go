@@ -35,8 +35,8 @@ const (
 
 // session is one client connection. Its reader goroutine decodes each
 // message and routes it inline, copying what it sends into the outbound
-// queues of the sessions concerned; its writer goroutine drains its own
-// queue into the transport.
+// queues of the sessions concerned (burst.go), and writes those queues
+// out when its burst ends (writer.go).
 type session struct {
 	router *Router
 	t      Transport
@@ -70,10 +70,11 @@ type session struct {
 
 	// Owned by the reader goroutine.
 	*scratch
-	json  codec.Codec
-	dirty []*session // sessions queued to since the last flush
-	subs  map[uint64]*subscription
-	regs  map[uint64]*registration
+	json         codec.Codec
+	dirty        []*session // sessions queued to since the last flush
+	lockedBroker *broker    // read-locked for the burst (burst.go)
+	subs         map[uint64]*subscription
+	regs         map[uint64]*registration
 
 	// The callee side of calls, shared with the callers' readers.
 	callMu      sync.Mutex
@@ -112,7 +113,9 @@ type scratch struct {
 	yield     codec.Yield
 	yopts     codec.YieldOptions
 	cerr      codec.Error
-	ids       rand.PCG // publication IDs (publicationID)
+	ids       rand.PCG     // publication IDs (publicationID)
+	runs      [maxRuns]run // events staged in this burst (burst.go)
+	nruns     int
 }
 
 // passedTopic is the last topic a session published to that was a valid
@@ -218,6 +221,11 @@ func (s *session) rest() {
 	clear(sc.matched) // a pooled scratch keeps no subscription alive
 	sc.matched, sc.lastMatch = sc.matched[:0], matchCache{topic: sc.lastMatch.topic[:0]}
 	sc.passed = passedTopic{topic: sc.passed.topic[:0]} // another session's permissions differ
+	for i := range sc.runs {                            // committed: empty, but a burst may have grown them
+		if cap(sc.runs[i].buf) > 64<<10 {
+			sc.runs[i] = run{}
+		}
+	}
 	if cap(sc.out.msg) <= 64<<10 && cap(sc.out.json) <= 64<<10 && cap(sc.in) <= 64<<10 {
 		scratchPool.Put(sc)
 	}
@@ -242,8 +250,7 @@ func (s *session) end(err error) {
 // what it queued for other sessions only when no whole frame is left in
 // its read buffer: a burst costs each peer one write.
 func (s *session) readLoop() error {
-	defer s.flush()
-	defer s.busy.Store(false)
+	defer s.endBurst()
 	for {
 		frame, err := s.t.ReadMsg()
 		if err != nil {
@@ -268,8 +275,7 @@ func (s *session) readLoop() error {
 			return nil
 		}
 		if !s.t.Buffered() {
-			s.busy.Store(false)
-			s.flush()
+			s.endBurst()
 		}
 	}
 }
@@ -279,6 +285,9 @@ func (s *session) handle(msg []byte) bool {
 	t, err := codec.TypeOf(msg)
 	if err != nil {
 		return s.violation(err.Error())
+	}
+	if t != codec.TypePublish {
+		s.unlockBroker() // another session's SUBSCRIBE may be waiting; this message may lock the broker itself
 	}
 	switch s.state.Load() {
 	case stateHello:

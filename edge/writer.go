@@ -34,6 +34,7 @@ func (s *session) markDirty(dest *session) {
 // flush sends what s queued since the last flush, to each session it
 // queued for.
 func (s *session) flush() {
+	s.commitRuns()
 	for i, d := range s.dirty {
 		d.dirtyBy.CompareAndSwap(s, nil)
 		d.kick()
