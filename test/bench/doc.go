@@ -81,7 +81,13 @@
 //     own). The harness raises RLIMIT_NOFILE to its hard limit, which the
 //     routers it starts inherit.
 //   - start-up: from exec to the first accepted handshake (RawSocket, or
-//     MQTT CONNACK), polled every half millisecond.
+//     MQTT CONNACK), polled every half millisecond, from the page cache:
+//     the harness reads each binary just before it starts it. This VM's
+//     kernel pages out what has not been touched for a few seconds (a
+//     DAMON pageout scheme), so the wampedge binary, idle while the
+//     others ran, used to start from the disk (3.5 ms first, 11–12 ms
+//     after another router), while nexus and the relay run from the
+//     harness's own binary, which never cools.
 //   - the stripped binary size of wampedge and of nexus's own router
 //     daemon, nexusd (built the same way), for linux/amd64, arm64 and arm
 //     with GOARM=7, and of Debian's Mosquitto (dynamically linked, this

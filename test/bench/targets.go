@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -48,6 +49,7 @@ const readyTimeout = 10 * time.Second
 // spawn starts a router process and waits for its first accepted
 // handshake, which it times from the exec.
 func spawn(name, addr, debug string, mqtt bool, bin string, args []string, env []string) (*process, error) {
+	warm(bin)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	p := &process{name: name, cmd: cmd, addr: addr, debug: debug, mqtt: mqtt, stderr: &tail{}, exited: make(chan struct{})}
@@ -64,6 +66,21 @@ func spawn(name, addr, debug string, mqtt bool, bin string, args []string, env [
 		return nil, fmt.Errorf("%s: %w\n%s", name, err, p.stderr)
 	}
 	return p, nil
+}
+
+// warm reads a router's binary so that it starts from the page cache,
+// as the others do. On this VM the kernel pages out what has not been
+// touched for a few seconds (a DAMON pageout scheme): the wampedge
+// binary, idle while the other routers ran, started from the disk,
+// while nexus and the relay run from the harness's own binary, which
+// never cools. A cold start is a property of the disk, not the router.
+func warm(bin string) {
+	f, err := os.Open(bin)
+	if err != nil {
+		return // exec reports it
+	}
+	defer f.Close()
+	io.Copy(io.Discard, f)
 }
 
 // awaitHandshake polls until the router accepts a handshake.
