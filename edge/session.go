@@ -221,8 +221,10 @@ func (s *session) rest() {
 	clear(sc.matched) // a pooled scratch keeps no subscription alive
 	sc.matched, sc.lastMatch = sc.matched[:0], matchCache{topic: sc.lastMatch.topic[:0]}
 	sc.passed = passedTopic{topic: sc.passed.topic[:0]} // another session's permissions differ
-	for i := range sc.runs {                            // committed: empty, but a burst may have grown them
-		if cap(sc.runs[i].buf) > 64<<10 {
+	// The runs are empty (committed), but a burst may have grown them:
+	// sixteen of a burst's size would make a pooled scratch large.
+	for i := range sc.runs {
+		if cap(sc.runs[i].buf) > 4<<10 {
 			sc.runs[i] = run{}
 		}
 	}
