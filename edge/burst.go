@@ -11,7 +11,10 @@ package edge
 // with one take of the destination's lock when the burst ends, or
 // before this reader queues anything else (a reply, an invocation), so
 // that what one reader sends one peer keeps its order. Only events are
-// staged: their senders need no answer from the queue.
+// staged: their senders need no answer from the queue. Events staged
+// under a broker lock are queued before that lock is let go: the lock
+// is what keeps an UNSUBSCRIBED from overtaking an event of its
+// subscription, and newer events from overtaking retained ones.
 
 // maxRuns bounds the destinations one burst stages events for; a wider
 // fan-out queues what it staged and starts over.
@@ -86,12 +89,21 @@ func (s *session) readLockBroker(b *broker) {
 	s.lockedBroker = b
 }
 
-// unlockBroker lets go of the broker readLockBroker locked, if any.
+// unlockBroker queues what the burst staged, then lets go of the broker
+// readLockBroker locked, if any.
 func (s *session) unlockBroker() {
 	if s.lockedBroker != nil {
+		s.commitRuns()
 		s.lockedBroker.mu.RUnlock()
 		s.lockedBroker = nil
 	}
+}
+
+// readUnlock queues what was staged under b's read lock, taken for one
+// publication outside a burst, then lets go of it.
+func (s *session) readUnlock(b *broker) {
+	s.commitRuns()
+	b.mu.RUnlock()
 }
 
 // endBurst ends what one read brought in: the staged events are queued,

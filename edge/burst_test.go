@@ -123,6 +123,40 @@ func TestBurstLetsGoOfBroker(t *testing.T) {
 	}
 }
 
+// An event staged under the broker's read lock is queued before the lock
+// is let go, so the subscriber's UNSUBSCRIBED, which waits for that
+// lock, cannot overtake it. The publisher's own SUBSCRIBE lets go of the
+// lock and then waits for the pending UNSUBSCRIBE to finish; only the
+// order in which it queues and lets go decides what the subscriber gets.
+func TestBurstEventsPrecedeUnsubscribed(t *testing.T) {
+	r := New(nil)
+	pub, sub := joinPeer(t, r, codec.MsgPack), joinPeer(t, r, codec.MsgPack)
+	sub.send(t, &codec.Subscribe{Request: 1, Topic: []byte("com.example.temp")})
+	subscription := sub.next(t).(*codec.Subscribed).Subscription
+	pub.s.handle((&codec.Publish{Request: 2, Topic: []byte("com.example.temp"), Args: testArgs}).Append(nil))
+
+	left := make(chan struct{})
+	go func() {
+		defer close(left)
+		sub.s.handle((&codec.Unsubscribe{Request: 3, Subscription: subscription}).Append(nil))
+		sub.s.endBurst()
+	}()
+	b := &pub.s.realm.broker
+	for deadline := time.Now().Add(10 * time.Second); b.mu.TryRLock(); { // until the UNSUBSCRIBE waits for the lock
+		b.mu.RUnlock()
+		if time.Now().After(deadline) {
+			t.Fatal("the UNSUBSCRIBE never waited for the broker's lock")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	pub.s.handle((&codec.Subscribe{Request: 4, Topic: []byte("com.example.other")}).Append(nil))
+	pub.s.endBurst()
+	<-left
+	if got, want := types(sub.drain(t)), "EVENT UNSUBSCRIBED"; got != want {
+		t.Errorf("the subscriber got %s, want %s", got, want)
+	}
+}
+
 // types names the messages in order, for comparing sequences.
 func types(msgs []codec.Message) string {
 	s := ""

@@ -30,7 +30,7 @@ const (
 func (s *session) metaEvent(topic string, args ...any) {
 	b := &s.realm.broker
 	b.mu.RLock()
-	defer b.mu.RUnlock()
+	defer s.readUnlock(b)
 	b.matches(&s.lastMatch, &s.matched, []byte(topic))
 	if len(s.matched) == 0 {
 		return

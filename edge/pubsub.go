@@ -65,7 +65,7 @@ func (s *session) publish(p *codec.Publish, publication uint64) {
 	}
 	if s.lockedBroker != b { // not in a burst of PUBLISHes (burst.go)
 		b.mu.RLock()
-		defer b.mu.RUnlock()
+		defer s.readUnlock(b)
 	}
 	b.matches(&s.lastMatch, &s.matched, p.Topic)
 	if len(s.matched) == 0 {

@@ -120,6 +120,7 @@ func (s *session) sendRetained(b *broker, sub *subscription) {
 		s.out.set(ev.Append(s.out.msg[:0]))
 		s.deliver(s, &s.out, true)
 	}
+	s.commitRuns() // while the lock is held (burst.go)
 }
 
 // matches reports whether a pattern subscription covers uri.
