@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -299,11 +298,7 @@ func (h *harness) defineFigures() {
 // measureTarget runs every pattern on one router, on fresh processes.
 func (h *harness) measureTarget(run int, t *target) {
 	h.logf("run %d/%d: %s", run+1, h.plan.runs, t.name)
-	// Memory and start-up on a process that has carried no traffic. The
-	// harness collects its own garbage first (the last target's streams
-	// left it plenty): a collection while it polls for the first
-	// handshake would be timed as the router's start-up.
-	runtime.GC()
+	// Memory and start-up on a process that has carried no traffic.
 	quiet, _ := h.plan.quiet.wait()
 	p, err := t.start(h)
 	if err != nil {
