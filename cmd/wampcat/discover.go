@@ -59,6 +59,12 @@ func discover(ctx context.Context, timeout time.Duration, asJSON bool, stdout io
 	if err != nil {
 		return err
 	}
+	return printRouters(found, asJSON, timeout, stdout)
+}
+
+// printRouters prints what discover found, as a table or a JSON list;
+// finding nothing is an error either way, so that scripts can tell.
+func printRouters(found []discoveredRouter, asJSON bool, timeout time.Duration, stdout io.Writer) error {
 	if asJSON {
 		out := []byte("[")
 		for i, d := range found {
@@ -68,11 +74,18 @@ func discover(ctx context.Context, timeout time.Duration, asJSON bool, stdout io
 			b, _ := json.Marshal(d)
 			out = append(append(out, '\n'), b...)
 		}
-		_, err := fmt.Fprintf(stdout, "%s\n]\n", out)
-		return err
+		if len(found) > 0 {
+			out = append(out, '\n')
+		}
+		if _, err := fmt.Fprintf(stdout, "%s]\n", out); err != nil {
+			return err
+		}
 	}
 	if len(found) == 0 {
 		return fmt.Errorf("no router answered within %v", timeout)
+	}
+	if asJSON {
+		return nil
 	}
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "INSTANCE\tADDRESSES\tPORT\tREALMS\tSER\tAUTH\tTLS\tID")

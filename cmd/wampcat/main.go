@@ -1,26 +1,27 @@
 // Command wampcat is a command-line WAMP client: publish, subscribe,
 // call and register from a shell on the board.
 //
-//	wampcat [-url tcp://127.0.0.1:8080|unix:///PATH|mdns://] [-realm realm1] [-ser msgpack|json] COMMAND ...
+//	wampcat [-url tcp://127.0.0.1:8080|tls://|unix:///PATH|serial:///DEVICE|mdns://] [-realm realm1] COMMAND ...
 //
-//	publish TOPIC [JSON_ARG...]    publish an event (-ack waits for the router)
-//	subscribe TOPIC [-count N]     print each event as a JSON line
+//	publish TOPIC [JSON_ARG...]    publish an event (-ack, -kw, -retain, -exclude-me=false)
+//	subscribe TOPIC                print each event as a JSON line (-count, -match, -retained)
 //	call PROC [JSON_ARG...]        print the result as JSON; exit 1 with the error URI on error
-//	register PROC [-exec CMD]      answer calls with their arguments, or with CMD's output
-//	discover [-timeout 3s] [-json] list the routers that answer on the LAN by mDNS
+//	register PROC                  answer calls with their arguments, or with -exec CMD's output
+//	discover                       list the routers that answer on the LAN by mDNS
+//
+// subscribe and register stay: they reconnect with backoff when the
+// session is lost (-once: exit instead).
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +29,18 @@ import (
 	"github.com/wampedge/wampedge/codec"
 	"github.com/wampedge/wampedge/edge/client"
 )
+
+// Set by the Makefile's -ldflags (-X main.version=... -X main.commit=...
+// -X main.board=...).
+var (
+	version = "dev"
+	commit  = ""
+	board   = ""
+)
+
+const shortUsage = `usage: wampcat [flags] COMMAND [ARGS]   (wampcat -h: every flag)
+  publish TOPIC [JSON_ARG...]   subscribe TOPIC   call PROC [JSON_ARG...]   register PROC   discover
+`
 
 const usage = `usage: wampcat [flags] COMMAND [ARGS]
 
@@ -38,122 +51,294 @@ commands:
   register PROC                 answer each call with its arguments, or run -exec CMD
   discover                      list the routers found on the LAN by mDNS (-timeout, default 3s; -json)
 
-JSON_ARG is any JSON value (a bare word that is not JSON is taken as a string).
+JSON_ARG is a JSON value; a bare word that does not look like JSON is a string,
+and one that looks like JSON but does not parse is an error (-str: all strings).
 -url mdns:// (or mdns://?realm=NAME) joins the first router found by mDNS that serves the realm.
+subscribe and register reconnect with backoff when the session is lost (-once: exit).
 -exec CMD runs through sh -c with the call's arguments as a JSON list on stdin and in
-$WAMP_ARGS (keyword arguments in $WAMP_KWARGS); its output, as JSON if it parses, is the
-result; a non-zero exit answers wamp.error.runtime_error with its stderr.
+$WAMP_ARGS (keyword arguments in $WAMP_KWARGS, the procedure in $WAMP_PROCEDURE); its
+output, as JSON if it parses, is the result; a non-zero exit answers
+wamp.error.runtime_error with its stderr.
+-secret and -ticket may instead come from -secret-file and -ticket-file, or with -authid
+from $WAMPCAT_SECRET and $WAMPCAT_TICKET, so that they stay out of ps.
 
 flags:
 `
 
+// options are the command line, and what check and login make of it.
 type options struct {
-	url, realm, ser, exec string
-	timeout               time.Duration
-	count                 int
-	ack, json             bool
+	url, realm, ser    string
+	timeout, keepalive time.Duration
+	count              int
+	ack, json, str     bool
+	once, version      bool
+	retain, retained   bool
+	excludeMe          bool
+	kw, match, exec    string
+	login              login
+
+	fs             *flag.FlagSet
+	stdout, stderr io.Writer
+	command        string
+	commandArgs    []string // after the command
+	target         string   // TOPIC or PROC
+	payload        client.Payload
+	serializer     codec.Serializer
+	clientCfg      client.Config
 }
+
+// commandFlags are the flags that mean something to only some commands;
+// given to another, they are a usage error rather than silently ignored.
+var commandFlags = map[string][]string{
+	"ack": {"publish"}, "retain": {"publish"}, "exclude-me": {"publish"},
+	"kw": {"publish", "call"}, "str": {"publish", "call"},
+	"count": {"subscribe"}, "retained": {"subscribe"},
+	"match": {"subscribe", "register"}, "once": {"subscribe", "register"}, "keepalive": {"subscribe", "register"},
+	"exec": {"register"}, "json": {"discover"},
+}
+
+// usageError is a mistake in the command line: exit status 2, with the
+// short usage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// errBare is wampcat without a command: the whole usage, exit status 2.
+var errBare = errors.New("no command")
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	var o options
+	o := &options{stdout: stdout, stderr: stderr}
+	err := o.run(args)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		o.printUsage()
+		return 0
+	case errors.Is(err, errBare):
+		o.printUsage()
+		return 2
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "wampcat: %s\n%s", ue.msg, shortUsage)
+		return 2
+	}
+	fmt.Fprintln(stderr, "wampcat:", describe(err))
+	return 1
+}
+
+// describe is an error's text with a WAMP error's URI first.
+func describe(err error) string {
+	var we *client.Error
+	var ae *client.AbortError
+	switch {
+	case errors.As(err, &we):
+		return we.Error()
+	case errors.As(err, &ae):
+		return ae.Error()
+	}
+	return err.Error()
+}
+
+func (o *options) printUsage() {
+	fmt.Fprint(o.stderr, usage)
+	o.fs.SetOutput(o.stderr)
+	o.fs.PrintDefaults()
+}
+
+func (o *options) defineFlags() {
 	fs := flag.NewFlagSet("wampcat", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are reported by run, in one line
+	fs.Usage = func() {}
 	fs.StringVar(&o.url, "url", "tcp://127.0.0.1:8080", "router `URL`: tcp://HOST:PORT, tls://HOST:PORT, unix:///PATH, serial:///DEVICE?baud=115200 or mdns://[?realm=NAME]")
 	fs.StringVar(&o.realm, "realm", "realm1", "realm to join")
 	fs.StringVar(&o.ser, "ser", "msgpack", "serializer: msgpack or json")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "time limit for connecting and for each request")
+	fs.BoolVar(&o.version, "version", false, "print the version, commit and board, and exit")
 	fs.IntVar(&o.count, "count", 0, "subscribe: exit after `N` events")
 	fs.BoolVar(&o.ack, "ack", false, "publish: ask the router to acknowledge")
+	fs.BoolVar(&o.retain, "retain", false, "publish: the router keeps the event for later subscribers that ask (-retained)")
+	fs.BoolVar(&o.excludeMe, "exclude-me", true, "publish: false delivers the event to this session too")
+	fs.StringVar(&o.kw, "kw", "", "publish, call: keyword arguments, a JSON `OBJECT`")
+	fs.BoolVar(&o.str, "str", false, "publish, call: take every JSON_ARG as a string")
+	fs.BoolVar(&o.retained, "retained", false, "subscribe: the topic's retained event first, if any")
+	fs.StringVar(&o.match, "match", "exact", "subscribe, register: `POLICY` exact, prefix or wildcard")
+	fs.BoolVar(&o.once, "once", false, "subscribe, register: exit when the session is lost instead of reconnecting")
+	fs.DurationVar(&o.keepalive, "keepalive", 30*time.Second, "subscribe, register: check that the router answers after this much time, and count the session lost if it does not within as long again (0: never)")
 	fs.StringVar(&o.exec, "exec", "", "register: answer each call with the output of `CMD`")
 	fs.BoolVar(&o.json, "json", false, "discover: print a JSON list")
-	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	positional, err := parseInterspersed(fs, args)
+	o.login.defineFlags(fs)
+	o.fs = fs
+}
+
+// run parses the command line and runs the command.
+func (o *options) run(args []string) error {
+	o.defineFlags()
+	positional, err := parseInterspersed(o.fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return err
 		}
-		return 2
+		return flagError(err)
 	}
-	if len(positional) == 1 && positional[0] == "discover" {
-		timeout := 3 * time.Second // long enough for every router on a LAN to answer
-		fs.Visit(func(f *flag.Flag) {
-			if f.Name == "timeout" {
-				timeout = o.timeout
-			}
-		})
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
-		if err := discover(ctx, timeout, o.json, stdout); err != nil {
-			fmt.Fprintln(stderr, "wampcat:", err)
-			return 1
-		}
-		return 0
+	if o.version {
+		fmt.Fprintln(o.stdout, versionString())
+		return nil
 	}
-	if len(positional) < 2 {
-		fs.Usage()
-		return 2
+	if len(positional) == 0 {
+		return errBare
 	}
-	cmd, target, rest := positional[0], positional[1], positional[2:]
-	ser := codec.MsgPack
-	switch o.ser {
-	case "msgpack":
-	case "json":
-		ser = codec.JSON
-	default:
-		fmt.Fprintf(stderr, "wampcat: -ser %q: want msgpack or json\n", o.ser)
-		return 2
+	o.command, o.commandArgs = positional[0], positional[1:]
+	if err := o.check(); err != nil {
+		return err
 	}
-	switch cmd {
-	case "publish", "subscribe", "call", "register":
-	default: // before connecting: a usage error, whether or not a router is up
-		fmt.Fprintf(stderr, "wampcat: unknown command %q\n", cmd)
-		return 2
-	}
-	payload, err := jsonArgs(rest)
-	if err != nil {
-		fmt.Fprintln(stderr, "wampcat:", err)
-		return 2
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	dctx, cancel := context.WithTimeout(ctx, o.timeout)
-	cfg := client.Config{Realm: o.realm, Serializer: ser, Agent: "wampcat"}
-	var c *client.Client
-	if isMDNS(o.url) {
-		c, err = dialMDNS(dctx, o.url, cfg)
-	} else {
-		c, err = client.Dial(dctx, o.url, cfg)
+	if o.command == "discover" {
+		return discover(ctx, o.discoverTimeout(), o.json, o.stdout)
 	}
-	cancel()
+	if o.clientCfg, err = o.login.config(o); err != nil {
+		return err
+	}
+	release, err := lockSerial(o.url)
 	if err != nil {
-		fmt.Fprintln(stderr, "wampcat:", err)
-		return 1
+		return err
+	}
+	defer release()
+	switch o.command {
+	case "publish":
+		return o.once1(ctx, o.publish)
+	case "call":
+		return o.once1(ctx, o.call)
+	case "subscribe":
+		return o.stay(ctx, o.subscriber())
+	default: // register
+		return o.stay(ctx, o.callee())
+	}
+}
+
+// check finds what is wrong with the command line before connecting.
+func (o *options) check() error {
+	var target string
+	switch o.command {
+	case "discover":
+		if len(o.commandArgs) > 0 {
+			return usagef("discover: unexpected argument %q", o.commandArgs[0])
+		}
+	case "publish", "call", "subscribe", "register":
+		if len(o.commandArgs) == 0 {
+			return usagef("%s: missing %s", o.command, targetName(o.command))
+		}
+		target = o.commandArgs[0]
+		if rest := o.commandArgs[1:]; len(rest) > 0 && (o.command == "subscribe" || o.command == "register") {
+			return usagef("%s takes one %s; unexpected argument %q", o.command, targetName(o.command), rest[0])
+		}
+	default:
+		return usagef("unknown command %q", o.command)
+	}
+	o.target = target
+	var misplaced error
+	o.fs.Visit(func(f *flag.Flag) {
+		if cmds, ok := commandFlags[f.Name]; ok && !slices.Contains(cmds, o.command) && misplaced == nil {
+			misplaced = usagef("-%s is for %s, not %s", f.Name, strings.Join(cmds, " and "), o.command)
+		}
+	})
+	if misplaced != nil {
+		return misplaced
+	}
+	switch o.ser {
+	case "msgpack":
+		o.serializer = codec.MsgPack
+	case "json":
+		o.serializer = codec.JSON
+	default:
+		return usagef("-ser %q: want msgpack or json", o.ser)
+	}
+	switch o.match {
+	case "exact", "prefix", "wildcard":
+	default:
+		return usagef("-match %q: want exact, prefix or wildcard", o.match)
+	}
+	if o.command == "publish" || o.command == "call" {
+		p, err := payload(o.commandArgs[1:], o.kw, o.str)
+		if err != nil {
+			return err
+		}
+		o.payload = p
+	}
+	return nil
+}
+
+// flagError words the flag package's errors as wampcat's others are.
+func flagError(err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return usagef("unknown flag %s", name)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return usagef("%s needs a value", name)
+	}
+	return &usageError{msg}
+}
+
+func targetName(command string) string {
+	if command == "call" || command == "register" {
+		return "PROC"
+	}
+	return "TOPIC"
+}
+
+// discoverTimeout is -timeout when given, else long enough for every
+// router on a LAN to answer.
+func (o *options) discoverTimeout() time.Duration {
+	timeout := 3 * time.Second
+	o.fs.Visit(func(f *flag.Flag) {
+		if f.Name == "timeout" {
+			timeout = o.timeout
+		}
+	})
+	return timeout
+}
+
+func versionString() string {
+	s := "wampcat " + version
+	var about []string
+	if commit != "" {
+		about = append(about, "commit "+commit)
+	}
+	if board != "" {
+		about = append(about, "board "+board)
+	}
+	if len(about) > 0 {
+		s += " (" + strings.Join(about, ", ") + ")"
+	}
+	return s
+}
+
+// connect joins the realm, within -timeout.
+func (o *options) connect(ctx context.Context) (*client.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	if isMDNS(o.url) {
+		return dialMDNS(ctx, o.url, o.clientCfg)
+	}
+	return client.Dial(ctx, o.url, o.clientCfg)
+}
+
+// once1 runs a one-shot command on one session.
+func (o *options) once1(ctx context.Context, command func(context.Context, *client.Client) error) error {
+	c, err := o.connect(ctx)
+	if err != nil {
+		return err
 	}
 	defer c.Close()
-
-	switch cmd {
-	case "publish":
-		err = publish(ctx, c, target, payload, o)
-	case "subscribe":
-		err = subscribe(ctx, c, target, o, stdout)
-	case "call":
-		err = call(ctx, c, target, payload, o, stdout)
-	case "register":
-		err = register(ctx, c, target, o)
-	}
-	if err != nil {
-		var we *client.Error
-		if errors.As(err, &we) {
-			fmt.Fprintln(stderr, we.Error())
-		} else {
-			fmt.Fprintln(stderr, "wampcat:", err)
-		}
-		return 1
-	}
-	return 0
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	return command(ctx, c)
 }
 
 // parseInterspersed lets flags stand anywhere: before the command or
@@ -166,7 +351,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		if a == "--" {
 			return append(positional, args[1:]...), nil
 		}
-		if strings.HasPrefix(a, "-") && len(a) > 1 && !json.Valid([]byte(a)) {
+		if strings.HasPrefix(a, "-") && len(a) > 1 && !looksLikeNumber(a) {
 			// One flag at a time: fs.Parse would take a number that
 			// follows the flag ("-timeout 2s -1") for a flag too.
 			n := min(flagArgs(fs, a), len(args))
@@ -194,129 +379,4 @@ func flagArgs(fs *flag.FlagSet, a string) int {
 		return 1
 	}
 	return 2
-}
-
-// jsonArgs turns command-line arguments into a payload: each is JSON, or
-// else a plain string.
-func jsonArgs(args []string) (client.Payload, error) {
-	if len(args) == 0 {
-		return client.Payload{}, nil
-	}
-	list := []byte{'['}
-	for i, a := range args {
-		if i > 0 {
-			list = append(list, ',')
-		}
-		if json.Valid([]byte(a)) {
-			list = append(list, a...)
-		} else {
-			s, _ := json.Marshal(a)
-			list = append(list, s...)
-		}
-	}
-	list = append(list, ']')
-	mp, err := codec.FromJSON(nil, list)
-	if err != nil {
-		return client.Payload{}, err
-	}
-	return client.Payload{Args: mp}, nil
-}
-
-func publish(ctx context.Context, c *client.Client, topic string, p client.Payload, o options) error {
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	return c.Publish(ctx, topic, p, client.PublishOptions{Acknowledge: o.ack})
-}
-
-func subscribe(ctx context.Context, c *client.Client, topic string, o options, stdout io.Writer) error {
-	events := make(chan *client.Event, 64)
-	sctx, cancel := context.WithTimeout(ctx, o.timeout)
-	_, err := c.Subscribe(sctx, topic, func(e *client.Event) { events <- e })
-	cancel()
-	if err != nil {
-		return err
-	}
-	for n := 0; o.count == 0 || n < o.count; n++ {
-		select {
-		case e := <-events:
-			args, kwargs, err := e.Payload.JSON()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, `{"topic":%s,"publication":%d,"args":%s,"kwargs":%s}`+"\n", quoteJSON(e.Topic), e.Publication, args, kwargs)
-		case <-ctx.Done():
-			return nil
-		case <-c.Done():
-			return c.Err()
-		}
-	}
-	return nil
-}
-
-func call(ctx context.Context, c *client.Client, procedure string, p client.Payload, o options, stdout io.Writer) error {
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	res, err := c.Call(ctx, procedure, p)
-	if err != nil {
-		return err
-	}
-	args, kwargs, err := res.Payload.JSON()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, `{"args":%s,"kwargs":%s}`+"\n", args, kwargs)
-	return nil
-}
-
-func register(ctx context.Context, c *client.Client, procedure string, o options) error {
-	handler := func(_ context.Context, inv *client.Invocation) (client.Payload, error) {
-		return inv.Payload, nil // echo
-	}
-	if o.exec != "" {
-		handler = func(hctx context.Context, inv *client.Invocation) (client.Payload, error) {
-			return runExec(hctx, o.exec, inv.Payload)
-		}
-	}
-	rctx, cancel := context.WithTimeout(ctx, o.timeout)
-	_, err := c.Register(rctx, procedure, handler)
-	cancel()
-	if err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		return nil
-	case <-c.Done():
-		return c.Err()
-	}
-}
-
-// runExec answers a call with the output of a shell command.
-func runExec(ctx context.Context, command string, p client.Payload) (client.Payload, error) {
-	args, kwargs, err := p.JSON()
-	if err != nil {
-		return client.Payload{}, err
-	}
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
-	cmd.Stdin = strings.NewReader(args)
-	cmd.Env = append(os.Environ(), "WAMP_ARGS="+args, "WAMP_KWARGS="+kwargs)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(errOut.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return client.Payload{}, &client.Error{URI: "wamp.error.runtime_error", Payload: client.Args(msg)}
-	}
-	text := bytes.TrimSpace(out.Bytes())
-	if json.Valid(text) && len(text) > 0 {
-		return jsonArgs([]string{string(text)})
-	}
-	return client.Args(string(text)), nil
-}
-
-func quoteJSON(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -30,8 +31,8 @@ const (
 
 // Set by TestMain: the binaries, and where the shared router listens.
 var (
-	wampcatBin      string
-	tcpURL, unixURL string
+	wampcatBin, wampedgeBin string
+	tcpURL, unixURL         string
 )
 
 // transports are the router's URLs, by name.
@@ -50,8 +51,15 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	wampcatBin = filepath.Join(dir, "wampcat")
-	router, err := startRouter(filepath.Join(dir, "wampedge"), dir)
+	wampcatBin, wampedgeBin = filepath.Join(dir, "wampcat"), filepath.Join(dir, "wampedge")
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port free a moment ago
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ln.Close()
+	tcpURL, unixURL = "tcp://"+ln.Addr().String(), "unix://"+filepath.Join(dir, "s.sock")
+	router, err := launchRouter([]string{"-listen", tcpURL, "-listen", unixURL, "-log-level", "warn"}, os.Stderr, tcpURL, unixURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -60,22 +68,16 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
-// startRouter starts wampedge on a free loopback port and a Unix socket
-// in dir, and waits until both take RawSocket connections.
-func startRouter(bin, dir string) (*exec.Cmd, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port free a moment ago
-	if err != nil {
-		return nil, err
-	}
-	ln.Close()
-	tcpURL, unixURL = "tcp://"+ln.Addr().String(), "unix://"+filepath.Join(dir, "s.sock")
-	cmd := exec.Command(bin, "-listen", tcpURL, "-listen", unixURL, "-log-level", "warn")
-	cmd.Stderr = os.Stderr
+// launchRouter starts wampedge with args and waits until it takes
+// RawSocket connections on each of the ready URLs.
+func launchRouter(args []string, log io.Writer, ready ...string) (*exec.Cmd, error) {
+	cmd := exec.Command(wampedgeBin, args...)
+	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(readyTimeout)
-	for _, u := range []string{tcpURL, unixURL} {
+	for _, u := range ready {
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			c, err := rawsocket.Dial(ctx, u, codec.MsgPack, rawsocket.DialConfig{})
@@ -204,7 +206,7 @@ func callRegistered(t *testing.T, callee *background, args ...string) result {
 	t.Helper()
 	for deadline := time.Now().Add(readyTimeout); ; {
 		r := wampcat(t, args...)
-		if !strings.Contains(r.stderr, "wamp.error.no_such_procedure") {
+		if !strings.Contains(r.stderr, "wampcat: wamp.error.no_such_procedure") {
 			return r
 		}
 		select {
@@ -265,7 +267,8 @@ func TestEcho(t *testing.T) {
 			want string   // the args printed
 		}{
 			{"no arguments", nil, `[]`},
-			{"bare words", []string{"hello", "two words", "[1,"}, `["hello","two words","[1,"]`},
+			{"bare words", []string{"hello", "two words", "tru", "-"}, `["hello","two words","tru","-"]`},
+			{"-str", []string{"-str", "1", "[1,", "null", `{"a":1}`}, `["1","[1,","null","{\"a\":1}"]`},
 			{"JSON values", []string{`"1"`, "1.5", "null", "[]", `{"a":{"b":[]}}`}, `["1",1.5,null,[],{"a":{"b":[]}}]`},
 			{"flag after the command", []string{"-timeout", "2s", "5"}, `[5]`},
 			{"negative number after a flag", []string{"-timeout", "2s", "-2"}, `[-2]`},
@@ -294,8 +297,8 @@ func TestExec(t *testing.T) {
 			{"environment", `printf '{"args":%s,"kwargs":%s}' "$WAMP_ARGS" "$WAMP_KWARGS"`, 0, `{"args":[{"args":[1,"x"],"kwargs":{}}],"kwargs":{}}`, ""},
 			{"text", "echo hello world", 0, `{"args":["hello world"],"kwargs":{}}`, ""},
 			{"no output", "true", 0, `{"args":[""],"kwargs":{}}`, ""},
-			{"failure", "echo boom >&2; exit 3", 1, "", "wamp.error.runtime_error: boom"},
-			{"failure without stderr", "exit 4", 1, "", "wamp.error.runtime_error: exit status 4"},
+			{"failure", "echo boom >&2; exit 3", 1, "", "wampcat: wamp.error.runtime_error: boom"},
+			{"failure without stderr", "exit 4", 1, "", "wampcat: wamp.error.runtime_error: exit status 4"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				proc := uniqueURI("exec")
@@ -319,12 +322,12 @@ func TestErrors(t *testing.T) {
 			code   int
 			stderr string
 		}{
-			{"unknown procedure", []string{"call", uniqueURI("nothing"), "1"}, 1, "wamp.error.no_such_procedure"},
-			{"invalid URI", []string{"publish", "test..topic", "-ack", "1"}, 1, "wamp.error.invalid_uri"},
+			{"unknown procedure", []string{"call", uniqueURI("nothing"), "1"}, 1, "wampcat: wamp.error.no_such_procedure"},
+			{"invalid URI", []string{"publish", "test..topic", "-ack", "1"}, 1, "wampcat: wamp.error.invalid_uri"},
 			{"invalid URI not acknowledged", []string{"publish", "test..topic", "1"}, 0, ""},
 			{"publish acknowledged", []string{"-ack", "publish", uniqueURI("topic"), "1"}, 0, ""},
 			{"bool flag before a negative number", []string{"publish", uniqueURI("topic"), "-ack", "-1"}, 0, ""},
-			{"no such realm", []string{"-realm", "test.nosuchrealm", "call", uniqueURI("p")}, 1, "wamp.error.no_such_realm"},
+			{"no such realm", []string{"-realm", "test.nosuchrealm", "call", uniqueURI("p")}, 1, "wampcat: wamp.error.no_such_realm"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				wampcat(t, cat(flags, tc.args)...).check(t, tc.code, "", tc.stderr)
@@ -440,15 +443,62 @@ func TestSignals(t *testing.T) {
 					t.Errorf("%q: exit status %d after %v, want 0", b.cmd.Args[1:], code, sig)
 				}
 			}
-			wampcat(t, cat(flags, []string{"call", proc})...).check(t, 1, "", "wamp.error.no_such_procedure")
+			wampcat(t, cat(flags, []string{"call", proc})...).check(t, 1, "", "wampcat: wamp.error.no_such_procedure")
 		})
 	}
 }
 
-// TestUsage: usage errors exit 2 before connecting; nothing listens on
-// the URL they are given.
+// TestUsage: a mistake in the command line is one line naming it, then
+// the short usage, and exit status 2, before connecting: nothing listens
+// on the URL these are given.
 func TestUsage(t *testing.T) {
 	nowhere := "unix://" + filepath.Join(t.TempDir(), "nobody.sock")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the first line of stderr
+	}{
+		{"unknown command", []string{"invoke", "p"}, `wampcat: unknown command "invoke"`},
+		{"publish without topic", []string{"publish"}, "wampcat: publish: missing TOPIC"},
+		{"subscribe without topic", []string{"subscribe", "-count", "1"}, "wampcat: subscribe: missing TOPIC"},
+		{"call without procedure", []string{"call"}, "wampcat: call: missing PROC"},
+		{"register without procedure", []string{"register"}, "wampcat: register: missing PROC"},
+		{"subscribe with two topics", []string{"subscribe", "a", "b"}, `wampcat: subscribe takes one TOPIC; unexpected argument "b"`},
+		{"register with an argument", []string{"register", "p", "1"}, `wampcat: register takes one PROC; unexpected argument "1"`},
+		{"discover with an argument", []string{"discover", "now"}, `wampcat: discover: unexpected argument "now"`},
+		{"unknown flag", []string{"call", "p", "-retries", "3"}, "wampcat: unknown flag -retries"},
+		{"unknown flag before the command", []string{"--verbose", "call", "p"}, "wampcat: unknown flag -verbose"},
+		{"flag without value", []string{"call", "p", "-timeout"}, "wampcat: -timeout needs a value"},
+		{"bad flag value", []string{"subscribe", "t", "-count", "two"}, `wampcat: invalid value "two" for flag -count: parse error`},
+		{"bad duration", []string{"-timeout", "soon", "call", "p"}, `wampcat: invalid value "soon" for flag -timeout: parse error`},
+		{"flag for another command", []string{"call", "p", "-count", "2"}, "wampcat: -count is for subscribe, not call"},
+		{"-kw on subscribe", []string{"subscribe", "t", "-kw", "{}"}, "wampcat: -kw is for publish and call, not subscribe"},
+		{"-retain on call", []string{"call", "p", "-retain"}, "wampcat: -retain is for publish, not call"},
+		{"bad -ser", []string{"-ser", "cbor", "call", "p"}, `wampcat: -ser "cbor": want msgpack or json`},
+		{"bad -ser after the command", []string{"call", "p", "-ser", "xml"}, `wampcat: -ser "xml": want msgpack or json`},
+		{"bad -match", []string{"subscribe", "t", "-match", "regex"}, `wampcat: -match "regex": want exact, prefix or wildcard`},
+		{"bad JSON object", []string{"call", "p", "1", "{bad json"}, `wampcat: argument 2 "{bad json" is not valid JSON (json syntax error at byte 1: dict key must be a string); quote it as a JSON string or use -str`},
+		{"number out of range", []string{"publish", "t", "1e400"}, `wampcat: argument 1 "1e400" is not valid JSON (json syntax error at byte 5: number out of the range of a float64); quote it as a JSON string or use -str`},
+		{"unfinished list", []string{"call", "p", "[1,"}, `wampcat: argument 1 "[1," is not valid JSON`},
+		{"version number", []string{"call", "p", "1.2.3"}, `wampcat: argument 1 "1.2.3" is not valid JSON`},
+		{"unterminated string", []string{"call", "p", `"abc`}, `wampcat: argument 1 "\"abc" is not valid JSON`},
+		{"-kw not an object", []string{"call", "p", "-kw", "[1]"}, `wampcat: -kw "[1]": want a JSON object`},
+		{"-kw bad JSON", []string{"publish", "t", "-kw", `{"a":}`}, `wampcat: -kw "{\"a\":}" is not a valid JSON object`},
+		{"ticket without authid", []string{"call", "p", "-ticket", "t"}, "wampcat: -ticket and -secret need -authid"},
+		{"secret twice", []string{"call", "p", "-authid", "a", "-secret", "s", "-secret-file", "f"}, "wampcat: -secret and -secret-file: give one"},
+		{"missing secret file", []string{"call", "p", "-authid", "a", "-secret-file", "/nonexistent/secret"}, "wampcat: -secret-file: open /nonexistent/secret: no such file or directory"},
+		{"missing key file", []string{"call", "p", "-key", "/nonexistent/key"}, "wampcat: -key: private key: open /nonexistent/key: no such file or directory"},
+		{"certificate without key", []string{"call", "p", "-tls-cert", "c.pem"}, "wampcat: -tls-cert and -tls-key go together"},
+		{"bad serial URL", []string{"-url", "serial://", "call", "p"}, "wampcat: -url: serial:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := wampcat(t, cat([]string{"-url", nowhere, "-timeout", "2s"}, tc.args)...)
+			lines := strings.Split(r.stderr, "\n")
+			if r.code != 2 || r.stdout != "" || !strings.HasPrefix(lines[0], tc.want) || len(lines) != 4 || !strings.HasPrefix(lines[1], "usage: wampcat") {
+				t.Errorf("exit status %d, stdout %q, stderr:\n%s\nwant status 2, nothing on stdout, and on stderr %q and the short usage", r.code, r.stdout, r.stderr, tc.want)
+			}
+		})
+	}
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -456,20 +506,19 @@ func TestUsage(t *testing.T) {
 		stderr string
 	}{
 		{"no arguments", nil, 2, "usage: wampcat"},
-		{"command without target", []string{"call"}, 2, "usage: wampcat"},
-		{"bad -ser", []string{"-ser", "cbor", "call", "p"}, 2, `-ser "cbor"`},
-		{"bad -ser after the command", []string{"call", "p", "-ser", "xml"}, 2, `-ser "xml"`},
-		{"unknown command", []string{"invoke", "p"}, 2, `unknown command "invoke"`},
-		{"unknown flag", []string{"call", "p", "-retries", "3"}, 2, "-retries"},
-		{"flag without value", []string{"call", "p", "-timeout"}, 2, "-timeout"},
-		{"bad flag value", []string{"subscribe", "t", "-count", "two"}, 2, "-count"},
 		{"help", []string{"-h"}, 0, "usage: wampcat"},
-		{"no router", []string{"call", "p"}, 1, "wampcat: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wampcat(t, cat([]string{"-url", nowhere, "-timeout", "2s"}, tc.args)...).check(t, tc.code, "", tc.stderr)
+			r := wampcat(t, cat([]string{"-url", nowhere}, tc.args)...)
+			r.check(t, tc.code, "", tc.stderr, "-keepalive", "-tls-ca")
 		})
 	}
+	t.Run("no router", func(t *testing.T) {
+		r := wampcat(t, "-url", nowhere, "call", "p")
+		if r.code != 1 || !strings.HasPrefix(r.stderr, "wampcat: ") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("exit status %d, stderr %q; want 1 and one line", r.code, r.stderr)
+		}
+	})
 	t.Run("unknown command with a router", func(t *testing.T) {
 		wampcat(t, "-url", unixURL, "invoke", "p").check(t, 2, "", `unknown command "invoke"`)
 	})

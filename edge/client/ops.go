@@ -21,6 +21,9 @@ type PublishOptions struct {
 	// ForwardFor names the sessions a router-to-router bridge publishes
 	// for, nearest first.
 	ForwardFor []codec.ForwardFor
+	// Retain asks the router to keep the event as the topic's retained
+	// one, for later subscribers that ask for it (GetRetained).
+	Retain bool
 }
 
 // Publish publishes an event. Without Acknowledge it returns once the
@@ -77,7 +80,7 @@ func (c *Client) PublishAck(topic string, p Payload, opts PublishOptions) (<-cha
 }
 
 func publishMsg(req uint64, topic string, p Payload, opts PublishOptions) (*codec.Publish, error) {
-	o := codec.PublishOptions{Acknowledge: opts.Acknowledge, DiscloseMe: opts.DiscloseMe, ForwardFor: opts.ForwardFor}
+	o := codec.PublishOptions{Acknowledge: opts.Acknowledge, DiscloseMe: opts.DiscloseMe, ForwardFor: opts.ForwardFor, Retain: opts.Retain}
 	if opts.IncludeMe {
 		o.ExcludeMe = codec.False
 	}
@@ -104,6 +107,10 @@ type Event struct {
 	PublisherAuthRole string
 	ForwardFor        []codec.ForwardFor // the hops of a bridged event
 
+	// Retained: the router kept this event and sent it because the
+	// subscription asked (SubscribeOptions.GetRetained).
+	Retained bool
+
 	Details []byte // EVENT.Details, encoded as MessagePack like Payload
 }
 
@@ -113,6 +120,9 @@ type SubscribeOptions struct {
 	// starting with the subscription's), or "wildcard" (empty components
 	// of the subscription's topic match any one component).
 	Match string
+	// GetRetained asks for the topic's retained event, if it has one,
+	// before any other (Event.Retained).
+	GetRetained bool
 }
 
 // Subscription is an active subscription.
@@ -136,7 +146,7 @@ func (c *Client) SubscribeWith(ctx context.Context, topic string, opts Subscribe
 	if err != nil {
 		return nil, err
 	}
-	options, _ := (&codec.SubscribeOptions{Match: match}).MarshalMsg(nil)
+	options, _ := (&codec.SubscribeOptions{Match: match, GetRetained: opts.GetRetained}).MarshalMsg(nil)
 	req := c.request()
 	sub := &Subscription{Topic: topic, Match: opts.Match, handler: handler}
 	_, err = c.awaitInstall(ctx, req, &codec.Subscribe{Request: req, Options: options, Topic: []byte(topic)}, func(m codec.Message) {
@@ -187,7 +197,7 @@ func (c *Client) onEvent(m *codec.Event) {
 	ev := &Event{
 		Topic: sub.Topic, Publication: m.Publication, Payload: Payload{Args: m.Args, Kwargs: m.Kwargs},
 		Publisher: d.Publisher, PublisherAuthID: d.PublisherAuthID, PublisherAuthRole: d.PublisherAuthRole,
-		ForwardFor: d.ForwardFor, Details: m.Details,
+		ForwardFor: d.ForwardFor, Retained: d.Retained, Details: m.Details,
 	}
 	if d.Topic != "" {
 		ev.Topic = d.Topic

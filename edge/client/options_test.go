@@ -129,11 +129,11 @@ func TestOptionsOnTheWire(t *testing.T) {
 			}
 
 			hops := []codec.ForwardFor{{Session: 5, AuthID: "edge-7", AuthRole: "bridge"}}
-			if err := c.Publish(opCtx(t), "com.example.t", client.Payload{}, client.PublishOptions{Acknowledge: true, IncludeMe: true, DiscloseMe: true, ForwardFor: hops}); err != nil {
+			if err := c.Publish(opCtx(t), "com.example.t", client.Payload{}, client.PublishOptions{Acknowledge: true, IncludeMe: true, DiscloseMe: true, ForwardFor: hops, Retain: true}); err != nil {
 				t.Fatal(err)
 			}
 			var po codec.PublishOptions
-			if err := po.Decode(next[*codec.Publish](t, got).Options); err != nil || !po.Acknowledge || po.ExcludeMe != codec.False || !po.DiscloseMe || !reflect.DeepEqual(po.ForwardFor, hops) {
+			if err := po.Decode(next[*codec.Publish](t, got).Options); err != nil || !po.Acknowledge || po.ExcludeMe != codec.False || !po.DiscloseMe || !reflect.DeepEqual(po.ForwardFor, hops) || !po.Retain {
 				t.Errorf("PUBLISH options %+v, %v", po, err)
 			}
 
@@ -145,6 +145,13 @@ func TestOptionsOnTheWire(t *testing.T) {
 				if err := so.Decode(next[*codec.Subscribe](t, got).Options); err != nil || so.Match != want {
 					t.Errorf("SubscribeWith %q: SUBSCRIBE options %+v, %v", match, so, err)
 				}
+			}
+			if _, err := c.SubscribeWith(opCtx(t), "com.example", client.SubscribeOptions{GetRetained: true}, func(*client.Event) {}); err != nil {
+				t.Fatal(err)
+			}
+			var so codec.SubscribeOptions
+			if err := so.Decode(next[*codec.Subscribe](t, got).Options); err != nil || !so.GetRetained {
+				t.Errorf("SubscribeWith GetRetained: SUBSCRIBE options %+v, %v", so, err)
 			}
 			if _, err := c.SubscribeWith(opCtx(t), "com.example", client.SubscribeOptions{Match: "regex"}, func(*client.Event) {}); err == nil {
 				t.Error("SubscribeWith an unknown policy succeeded")

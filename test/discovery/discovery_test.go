@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -215,14 +216,28 @@ type found struct {
 func discover(t *testing.T, ctx context.Context, n netns) []found {
 	t.Helper()
 	out, err := n.command(ctx, filepath.Join(bins, "wampcat"), "discover", "-timeout", "2s", "-json").Output()
-	if err != nil {
-		t.Fatalf("wampcat discover in %s: %v\n%s", n, err, exitStderr(err))
-	}
 	var list []found
-	if err := json.Unmarshal(out, &list); err != nil {
-		t.Fatalf("wampcat discover -json printed %q: %v", out, err)
+	if jerr := json.Unmarshal(out, &list); jerr != nil {
+		t.Fatalf("wampcat discover -json printed %q: %v (%v)\n%s", out, jerr, err, exitStderr(err))
+	}
+	// Finding nothing is exit status 1, like the table form.
+	if code := exitCode(err); (len(list) == 0) != (code == 1) || code > 1 {
+		t.Fatalf("wampcat discover in %s found %d routers, exit status %d (%v)\n%s", n, len(list), code, err, exitStderr(err))
 	}
 	return list
+}
+
+// exitCode is a command's exit status: 0, an *exec.ExitError's code, or
+// -1 for a command that did not run to the end.
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	return -1
 }
 
 func exitStderr(err error) string {
