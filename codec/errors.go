@@ -19,6 +19,7 @@ var (
 	errInvalidByte = errors.New("invalid MessagePack byte 0xc1")
 	errTooDeep     = fmt.Errorf("lists and dicts nested deeper than %d", MaxDepth)
 	errTrailing    = errors.New("bytes after the end of the message")
+	errUTF8        = errors.New("a str that is not valid UTF-8")
 )
 
 // SyntaxError says that a frame is not a well-formed encoding at all.

@@ -160,15 +160,18 @@ func fixed(b []byte, total int) (int, uint64, error) {
 
 // skip returns the length of the one complete MessagePack object at the
 // start of b, an element of a message. It walks without recursion, checks
-// that every header fits in b before trusting its counts, and refuses
-// nesting deeper than MaxDepth, counting the message's list as the first
-// level and empty lists and dicts as levels too, as the JSON codec does.
+// that every header fits in b before trusting its counts, refuses
+// nesting deeper than MaxDepth (counting the message's list as the first
+// level and empty lists and dicts as levels too, as the JSON codec does),
+// and checks that every str, dict keys included, is UTF-8: a str that is
+// not would be forwarded to subscribers whose decoders refuse it. On
+// errUTF8 the length returned is the offset of that str in b.
 //
 // Most elements are a scalar or a list or dict of scalars (options, the
 // arguments of an event); those take one pass with no bookkeeping, and
 // only nested ones the general walk.
 func skip(b []byte) (int, error) {
-	hdr, n, err := header(b)
+	hdr, n, err := leaf(b)
 	if err != nil || n == 0 {
 		return hdr, err
 	}
@@ -177,9 +180,9 @@ func skip(b []byte) (int, error) {
 	}
 	off := hdr
 	for range n {
-		h, m, err := header(b[off:])
+		h, m, err := leaf(b[off:])
 		if err != nil {
-			return 0, err
+			return errAt(off, err)
 		}
 		if m > 0 {
 			return skipNested(b)
@@ -187,6 +190,15 @@ func skip(b []byte) (int, error) {
 		off += h
 	}
 	return off, nil
+}
+
+// errAt is skip's failure at offset off: the offset is kept for errUTF8,
+// whose message says where the str is, and 0 for the rest.
+func errAt(off int, err error) (int, error) {
+	if err == errUTF8 {
+		return off, err
+	}
+	return 0, err
 }
 
 // skipNested is skip for any nesting.
@@ -202,9 +214,9 @@ func skipNested(b []byte) (int, error) {
 			depth--
 		}
 		pending[depth]--
-		hdr, n, err := header(b[off:])
+		hdr, n, err := leaf(b[off:])
 		if err != nil {
-			return 0, err
+			return errAt(off, err)
 		}
 		if depth+2 > MaxDepth && (isArray(b[off:]) || isMap(b[off:])) {
 			return 0, errTooDeep // this list or dict would be level depth+2
@@ -220,6 +232,49 @@ func skipNested(b []byte) (int, error) {
 			pending[depth] = n
 		}
 	}
+}
+
+// leaf is header for the walk: the objects payloads are mostly made of
+// (small integers, fixstrs, float64s) read without header's switch, and
+// every str's bytes checked for UTF-8.
+func leaf(b []byte) (hdr int, n uint64, err error) {
+	if len(b) == 0 {
+		return 0, 0, errShort
+	}
+	switch c := b[0]; {
+	case c <= 0x7f, c >= 0xe0:
+		return 1, 0, nil
+	case c&0xe0 == 0xa0:
+		end := 1 + int(c&0x1f)
+		if end > len(b) {
+			return 0, 0, errShort
+		}
+		if !validUTF8(b[1:end]) {
+			return 0, 0, errUTF8
+		}
+		return end, 0, nil
+	case c == 0xcb:
+		return fixed(b, 9)
+	}
+	hdr, n, err = header(b)
+	if err == nil && isStr(b) && !validUTF8(b[strHeaderLen(b[0]):hdr]) {
+		return 0, 0, errUTF8
+	}
+	return hdr, n, err
+}
+
+// strHeaderLen is the length of the header of a str object that starts
+// with the byte c.
+func strHeaderLen(c byte) int {
+	switch c {
+	case 0xd9:
+		return 2
+	case 0xda:
+		return 3
+	case 0xdb:
+		return 5
+	}
+	return 1
 }
 
 // readUint reads a non-negative integer of any MessagePack width.
@@ -290,14 +345,5 @@ func readStr(b []byte) (s, rest []byte, ok bool) {
 	if err != nil {
 		return nil, b, false
 	}
-	h := 1
-	switch b[0] {
-	case 0xd9:
-		h = 2
-	case 0xda:
-		h = 3
-	case 0xdb:
-		h = 5
-	}
-	return b[h:hdr:hdr], b[hdr:], true
+	return b[strHeaderLen(b[0]):hdr:hdr], b[hdr:], true
 }

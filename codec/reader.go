@@ -164,6 +164,11 @@ func (e *elements) object(name, want string, is func([]byte) bool) []byte {
 		return nil
 	}
 	n, err := skip(e.b)
+	if err == errUTF8 {
+		e.err = &ElementError{Type: e.t, Index: e.i, Name: name, Want: "UTF-8 in every str",
+			Got: "a str that is not valid UTF-8 at byte " + strconv.Itoa(e.size-len(e.b)+n)}
+		return nil
+	}
 	if err == errTooDeep {
 		e.err = &ElementError{Type: e.t, Index: e.i, Name: name, Want: want, Got: err.Error()}
 		return nil

@@ -181,6 +181,14 @@ var badCases = []badCase{
 	{name: "msgpack: negative int8 as request ID", only: codec.MsgPack, joined: true, frame: mp(mpUint(48), mpRaw(0xd0, 0xff), mpMap(), mpStr("com.example.p")), want: violationAbort("CALL", "Request", "negative")},
 	{name: "msgpack: int key in options", only: codec.MsgPack, joined: true, frame: mp(mpUint(16), mpUint(1), mpRaw(0x81, 0x01, 0xc3), mpStr("com.example.t")), want: violationAbort("PUBLISH", "Options")},
 	{name: "msgpack: invalid UTF-8 in a topic", only: codec.MsgPack, joined: true, frame: mp(mpUint(32), mpUint(7), mpMap(), mpStr("com.\xff\xfe")), want: errorFor(codec.TypeSubscribe, 7, "wamp.error.invalid_uri")},
+	// A str that is not UTF-8 anywhere in a payload or options (issue 22):
+	// a strict subscriber could not decode the EVENT it would become.
+	{name: "msgpack: invalid UTF-8 in a PUBLISH argument", only: codec.MsgPack, joined: true, frame: mp(mpUint(16), mpUint(1), mpRaw(0x81, 0xab, 'a', 'c', 'k', 'n', 'o', 'w', 'l', 'e', 'd', 'g', 'e', 0xc3), mpStr("com.example.t"), mpRaw(0x91, 0xa1, 0x88)), want: violationAbort("PUBLISH", "UTF-8")},
+	{name: "msgpack: invalid UTF-8 in a PUBLISH keyword argument's key", only: codec.MsgPack, joined: true, frame: mp(mpUint(16), mpUint(1), mpMap(), mpStr("com.example.t"), mpRaw(0x90), mpRaw(0x81, 0xa2, 'k', 0xff, 0x01)), want: violationAbort("PUBLISH", "UTF-8")},
+	{name: "msgpack: invalid UTF-8 nested in a PUBLISH argument", only: codec.MsgPack, joined: true, frame: mp(mpUint(16), mpUint(1), mpMap(), mpStr("com.example.t"), mpRaw(0x92, 0x2a, 0x91, 0x81, 0xa1, 'k', 0xa3, 0xed, 0xa0, 0x80)), want: violationAbort("PUBLISH", "UTF-8")},
+	{name: "msgpack: invalid UTF-8 (overlong) in a str8 CALL argument", only: codec.MsgPack, joined: true, frame: mp(mpUint(48), mpUint(1), mpMap(), mpStr("com.example.p"), append([]byte{0x91, 0xd9, 34}, append(bytes.Repeat([]byte("x"), 32), 0xc0, 0xaf)...)), want: violationAbort("CALL", "UTF-8")},
+	{name: "msgpack: invalid UTF-8 in a YIELD argument", only: codec.MsgPack, joined: true, frame: mp(mpUint(70), mpUint(1), mpMap(), mpRaw(0x91, 0xa1, 0x88)), want: violationAbort("YIELD", "UTF-8")},
+	{name: "msgpack: invalid UTF-8 in a SUBSCRIBE option", only: codec.MsgPack, joined: true, frame: mp(mpUint(32), mpUint(1), mpRaw(0x81, 0xa5, 'm', 'a', 't', 'c', 'h', 0xa1, 0xfe), mpStr("com.example.t")), want: violationAbort("SUBSCRIBE", "UTF-8")},
 	{name: "msgpack: two messages in one frame", only: codec.MsgPack, joined: true, frame: append(mp(mpUint(34), mpUint(1), mpUint(1)), mp(mpUint(34), mpUint(2), mpUint(2))...), want: violationAbort("after the end")},
 
 	// --- JSON that does not decode ---
@@ -191,6 +199,10 @@ var badCases = []badCase{
 	{name: "json: topic in the binary convention", only: codec.JSON, joined: true, frame: []byte(`[32, 1, {}, "\u0000Y29tLng="]`), want: violationAbort("SUBSCRIBE", "Topic")},
 	{name: "json: raw control character in a string", only: codec.JSON, joined: true, frame: []byte("[32, 1, {}, \"com.\x01x\"]"), want: violationAbort("json")},
 	{name: "json: byte order mark", only: codec.JSON, frame: []byte("\xef\xbb\xbf[1, \"realm1\", {\"roles\": {\"caller\": {}}}]"), want: violationAbort("json")},
+	{name: "json: invalid UTF-8 in a PUBLISH argument", only: codec.JSON, joined: true, frame: []byte("[16, 1, {}, \"com.example.t\", [\"\xa1\x88\"]]"), want: violationAbort("json", "UTF-8")},
+	{name: "json: invalid UTF-8 in a PUBLISH keyword argument's key", only: codec.JSON, joined: true, frame: []byte("[16, 1, {}, \"com.example.t\", [], {\"k\xff\": 1}]"), want: violationAbort("json", "UTF-8")},
+	{name: "json: invalid UTF-8 nested in a CALL argument", only: codec.JSON, joined: true, frame: []byte("[48, 1, {}, \"com.example.p\", [1, [{\"k\": \"\xed\xa0\x80\"}]]]"), want: violationAbort("json", "UTF-8")},
+	{name: "json: invalid UTF-8 in a YIELD argument", only: codec.JSON, joined: true, frame: []byte("[70, 1, {}, [\"\xc0\xaf\"]]"), want: violationAbort("json", "UTF-8")},
 	{name: "json: two messages in one frame", only: codec.JSON, joined: true, frame: []byte(`[34, 1, 1][34, 2, 2]`), want: violationAbort("json")},
 	{name: "json: NaN literal", only: codec.JSON, joined: true, frame: []byte(`[16, 1, {}, "com.example.t", [NaN]]`), want: violationAbort("json")},
 

@@ -3,6 +3,7 @@ package edge
 import (
 	"fmt"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tinylib/msgp/msgp"
 	"github.com/wampedge/wampedge/codec"
@@ -153,4 +154,64 @@ func BenchmarkRouteEventBurst(b *testing.B) {
 	}
 	pub.s.endBurst()
 	sub.s.q.take(&sub.b)
+}
+
+// BenchmarkRouteEventSize routes one event of a 40-byte and of a 4 KiB
+// payload, its strings as a sensor's JSON-ish text would be: every str
+// in a payload is checked for UTF-8 on the walk that checks its shape,
+// and this is what that walk costs as the payload grows.
+func BenchmarkRouteEventSize(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		args []byte
+	}{
+		{"40B", payloadOfStrings(40)},
+		{"4KiB", payloadOfStrings(4096)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			r := New(nil)
+			pub, sub := joinPeer(b, r, codec.MsgPack), joinPeer(b, r, codec.MsgPack)
+			subscribeWith(b, sub, 1, "com.example.temp", "")
+			frame := (&codec.Publish{Request: 2, Topic: []byte("com.example.temp"), Args: tc.args}).Append(nil)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(tc.args)))
+			for b.Loop() {
+				pub.s.handle(frame)
+				pub.s.endBurst()
+				sub.s.q.take(&sub.b)
+			}
+			if len(sub.b.msgs) != 1 {
+				b.Fatalf("%d events for the last publication, want 1", len(sub.b.msgs))
+			}
+		})
+	}
+}
+
+// payloadOfStrings is an Arguments list of about size bytes: strs of up
+// to 60 bytes, one in eight with a two-byte character, and a number
+// after each.
+func payloadOfStrings(size int) []byte {
+	const text = "room kitchen, sensor t1, 21.5 °C, humidity 40 %, battery ok "
+	var items [][]byte
+	total := 3 // the list's header
+	for total < size {
+		n := min(len(text), size-total-3)
+		if n < 1 {
+			break
+		}
+		s := []byte(text[:n])
+		if !utf8.Valid(s) {
+			s[n-1] = 'x' // the cut fell inside °
+			if !utf8.Valid(s) {
+				s[n-2] = 'x'
+			}
+		}
+		items = append(items, msgp.AppendFloat64(msgp.AppendStringFromBytes(nil, s), 21.5))
+		total += len(items[len(items)-1])
+	}
+	out := msgp.AppendArrayHeader(nil, uint32(2*len(items)))
+	for _, it := range items {
+		out = append(out, it...)
+	}
+	return out
 }
