@@ -117,16 +117,22 @@ func (s *session) replyLast(m codec.Message) {
 // postLast is the router's GOODBYE to a session, from any goroutine:
 // the session's last message, as replyLast.
 func (r *Router) postLast(dest *session, m codec.Message) {
+	if wire, ok := wireFor(dest, m); ok && dest.q.pushLast(wire) == queued {
+		dest.kick()
+	}
+}
+
+// wireFor is m as dest's peer reads it, in a buffer of its own: for the
+// router's own last words to a session, from any goroutine.
+func wireFor(dest *session, m codec.Message) ([]byte, bool) {
 	wire := m.Append(nil)
 	if ser := dest.codec.Serializer(); ser != codec.MsgPack {
 		var err error
 		if wire, err = codec.NewCodec(ser).Encode(nil, wire); err != nil {
-			return
+			return nil, false
 		}
 	}
-	if dest.q.pushLast(wire) == queued {
-		dest.kick()
-	}
+	return wire, true
 }
 
 // waitForRoom holds this session's reader — and so the peer sending to
@@ -159,13 +165,23 @@ func (s *session) waitForRoom(dest *session) bool {
 	}
 }
 
-// kill disconnects a session from outside its own goroutines.
+// kill disconnects a slow consumer from outside its own goroutines. A
+// transport that can abort drops what the peer left unread at once,
+// after an ABORT that says why if it fits without waiting; any other is
+// closed.
 func (s *session) kill(reason string) {
 	if s.killed.Swap(true) {
 		return
 	}
 	s.router.slowKills.Add(1)
 	s.logger().Warn("session disconnected", "reason", reason)
+	if a, ok := s.t.(aborter); ok {
+		d, _ := (&codec.CloseDetails{Message: reason}).MarshalMsg(nil)
+		if wire, ok := wireFor(s, &codec.Abort{Details: d, Reason: []byte(errSlowConsumer)}); ok {
+			a.Abort(wire)
+			return
+		}
+	}
 	s.t.Close()
 }
 

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -599,4 +600,60 @@ func (h *blackhole) pipe(dst, src net.Conn) {
 			return
 		}
 	}
+}
+
+// TestFaultSlowConsumerIsReset: a subscriber that stopped reading is cut
+// off so that the kernel keeps nothing of what it left unread: ss shows
+// no connection of the router's port with bytes queued to send, none in
+// FIN-WAIT-1 (a plain close keeps megabytes there for as long as the
+// peer's window stays shut), soon after the disconnection.
+func TestFaultSlowConsumerIsReset(t *testing.T) {
+	const topic = "com.fault.reset"
+	tb := newTestbed(t, &edge.Config{QueueBytes: 256 << 10, SlowConsumerWait: -1})
+	stalled := tb.joined(t, wires[1]) // TCP, and it never reads again
+	stalled.subscribe(topic)
+	pub := tb.client(t, wires[1])
+	fill := make([]byte, 32<<10)
+	for n := 0; tb.Stats().SlowConsumerKills == 0; n++ {
+		if n == 4000 { // 128 MiB: far past the queue and the socket buffers
+			t.Fatalf("the stalled subscriber is not disconnected: %+v", tb.Stats())
+		}
+		if err := pub.Publish(opCtx(t), topic, client.Args(n, fill), client.PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(tb.urls["tcp"], "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for end := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if left = unsentOnPort(t, port); len(left) == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("2 s after the disconnection the router's side still holds unsent bytes:\n%s", strings.Join(left, "\n"))
+		}
+	}
+	if !stalled.drainUntilClosed(4000) {
+		t.Fatal("the stalled subscriber is still connected")
+	}
+}
+
+// unsentOnPort lists, as ss prints them, the TCP connections of local port
+// port that hold bytes not yet sent or are in FIN-WAIT-1.
+func unsentOnPort(t *testing.T, port string) []string {
+	t.Helper()
+	out, err := exec.Command("ss", "-tnH", "state", "connected", "sport", "=", ":"+port).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ss (iproute2; make test installs it): %v\n%s", err, out)
+	}
+	var left []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && (f[0] == "FIN-WAIT-1" || f[2] != "0") {
+			left = append(left, line)
+		}
+	}
+	return left
 }

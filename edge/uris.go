@@ -29,4 +29,5 @@ const (
 	errTooManySubscriptions = "wampedge.error.too_many_subscriptions"
 	errTooManyRegistrations = "wampedge.error.too_many_registrations"
 	errTooManyCalls         = "wampedge.error.too_many_calls"
+	errSlowConsumer         = "wampedge.error.slow_consumer"
 )

@@ -20,6 +20,13 @@ type tryWriter interface {
 	TryWriteMsgs(msgs [][]byte) (taken int, flush bool, err error)
 }
 
+// aborter is a transport that can end a connection whose peer stopped
+// reading so that what it left unread is dropped at once, after a last
+// message if that fits without waiting (rawsocket.Conn: a TCP reset).
+type aborter interface {
+	Abort(last []byte) error
+}
+
 // markDirty notes that s queued a message for dest, to be sent at s's
 // next flush. dest.dirtyBy spares a reader noting dest again for each of
 // a burst's messages; readers that race on it only note dest twice.

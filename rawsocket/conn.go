@@ -465,6 +465,86 @@ func (c *Conn) Close() error {
 	if c.closed.Swap(true) {
 		return nil
 	}
+	return c.shut()
+}
+
+// abortLinger is how long Abort gives a peer to read the last message
+// once the socket took it: enough for a peer that reads at all, short
+// enough that one that does not holds no kernel memory for long.
+const abortLinger = 250 * time.Millisecond
+
+// Abort ends the connection of a peer that does not read (a slow
+// consumer cut off) so that the kernel drops at once what is still
+// unsent: over TCP a reset (SO_LINGER 0), not a close that keeps the
+// unsent bytes in FIN-WAIT-1 for minutes, on a board whose memory the
+// queue limit was there to protect. First, as a best effort that never
+// waits, it writes last (an ABORT) if it fits in the socket buffer at a
+// frame boundary; then the peer has up to abortLinger to read it before
+// the reset.
+func (c *Conn) Abort(last []byte) error {
+	if c.raw == nil || !c.wmu.TryLock() { // a writer is stuck in a write: the socket is full
+		noLinger(c.rw)
+		return c.Close()
+	}
+	took := !c.closed.Load() && c.writeLast(last)
+	first := !c.closed.Swap(true) // under wmu: no frame goes after last
+	c.wmu.Unlock()
+	if !first {
+		return nil
+	}
+	if !took {
+		noLinger(c.rw)
+		return c.shut()
+	}
+	go func() {
+		if !c.awaitSent(abortLinger) {
+			noLinger(c.rw)
+		}
+		c.shut() // a plain close when the peer has it all: nothing is left to keep
+	}()
+	return nil
+}
+
+// awaitSent waits, for at most d, until the peer has acknowledged all
+// that was written, and reports whether it did.
+func (c *Conn) awaitSent(d time.Duration) bool {
+	for end := time.Now().Add(d); ; time.Sleep(5 * time.Millisecond) {
+		if n, ok := unsent(c.raw); !ok || n == 0 {
+			return ok
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}
+
+// writeLast writes last without waiting, under wmu, and reports whether
+// the socket took all of it. It writes nothing behind a frame not yet
+// sent whole: that is what a full socket leaves, and last would not fit.
+func (c *Conn) writeLast(last []byte) bool {
+	if c.wsent != len(c.wbuf) || len(last) > c.sendMax {
+		return false
+	}
+	c.wbuf, c.wsent = appendFrame(c.wbuf[:0], frameMessage, last), 0
+	c.rawErr = nil
+	if err := c.raw.Write(c.rawWrite); err != nil || c.rawErr != nil {
+		return false
+	}
+	return c.wsent == len(c.wbuf)
+}
+
+// noLinger makes closing a TCP connection (TLS over one too) a reset.
+func noLinger(rw io.ReadWriter) {
+	if tc, ok := rw.(*tls.Conn); ok {
+		rw = tc.NetConn()
+	}
+	if tcp, ok := rw.(*net.TCPConn); ok {
+		tcp.SetLinger(0)
+	}
+}
+
+// shut releases the connection once closed is set.
+func (c *Conn) shut() error {
 	if c.ka != nil {
 		c.ka.stop()
 	}
