@@ -95,6 +95,13 @@ func (l *Listener) Serve(handle func(*rawsocket.Conn)) error {
 			backoff = min(2*backoff, maxBackoff)
 			continue
 		}
+		// What the line queued before this open was sent to a router
+		// that was not there: a device that retried its handshake
+		// meanwhile would get an answer to each, and take the later
+		// ones for frames.
+		if err := port.ResetInputBuffer(); err != nil {
+			l.log.Warn("serial device: discarding stale input failed", "err", err)
+		}
 		if !l.setPort(port) {
 			port.Close()
 			return nil
@@ -170,12 +177,18 @@ func (l *Listener) serveLine(ln *line, handle func(*rawsocket.Conn)) error {
 
 // findHandshake drops bytes up to the next RawSocket handshake (0x7f, a
 // serializer nibble that is not 0, then two zero octets), which stays in
-// the buffer for Accept to read.
+// the buffer for Accept to read. Of several handshakes back to back (a
+// device that resent its own while no answer came) only the last is
+// answered: an answer to each would reach the device after it had
+// moved on, where it expects a frame.
 func (ln *line) findHandshake(stop <-chan struct{}) error {
 	for {
 		ln.mu.Lock()
 		i := indexHandshake(ln.buf)
 		if i >= 0 {
+			for i+8 <= len(ln.buf) && indexHandshake(ln.buf[i+4:i+8]) == 0 {
+				i += 4
+			}
 			ln.counts.Discarded.Add(uint64(i))
 			ln.buf = ln.buf[i:]
 			ln.mu.Unlock()

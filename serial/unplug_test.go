@@ -1,6 +1,7 @@
 package serial_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -177,4 +178,82 @@ func watchOpens(t testing.TB, path string) func() int {
 		}
 		return n
 	}
+}
+
+// TestReplugAnswersOneHandshake: a device that kept resending its
+// handshake while its line was away (five of them queued in the line)
+// gets no answer to any of those when the line comes back, since they
+// were sent to a router that was not there; and of handshakes that reach
+// the router back to back, only the last is answered. Either way the
+// device gets one answer to read where it waits for one, and no stray
+// one where it then expects a frame.
+func TestReplugAnswersOneHandshake(t *testing.T) {
+	rg := newRig(t, rigConfig{})
+	waitFor(t, "the device to be open", func() bool {
+		return rg.logs.count("serial device open; waiting for a RawSocket handshake") == 1
+	})
+	absent := filepath.Join(t.TempDir(), "not-a-tty")
+	if err := os.WriteFile(absent, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	repoint(t, rg.link, absent)
+	rg.pty.unplug()
+	waitFor(t, `"serial device gone; reopening"`, func() bool { return rg.logs.count("serial device gone; reopening") == 1 })
+
+	p2 := openPTY(t)
+	m := newMCU(p2.master, nil, false)
+	for range 5 { // the retries of a device whose answers did not come
+		if err := m.sendHandshake(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	repoint(t, rg.link, p2.slave)
+	waitFor(t, `"serial device back"`, func() bool { return rg.logs.count("serial device back") == 1 })
+	if n := handshakeReplies(t, p2.master, 500*time.Millisecond); n != 0 {
+		t.Fatalf("%d handshake replies to the handshakes queued before the line came back, want none", n)
+	}
+
+	three := bytes.Repeat([]byte{0x7f, 0xf2, 0x00, 0x00}, 3)
+	if _, err := p2.master.Write(three); err != nil {
+		t.Fatal(err)
+	}
+	if n := handshakeReplies(t, p2.master, 500*time.Millisecond); n != 1 {
+		t.Fatalf("%d replies to three handshakes back to back, want 1", n)
+	}
+	m.flush()
+	if err := m.sendHello("realm1", "subscriber"); err != nil {
+		t.Fatal(err)
+	}
+	var x wmsg
+	if err := m.next(deadline(ioTimeout), &x); err != nil || x.typ != wWelcome {
+		t.Fatalf("after the one reply: %v, message type %d, want WELCOME", err, x.typ)
+	}
+	if c := rg.sl.Counts(); c.Sessions.Load() != 1 {
+		t.Errorf("%d sessions on the line, want 1", c.Sessions.Load())
+	}
+}
+
+// handshakeReplies counts the RawSocket handshake replies (7F, a nibble
+// pair, 00 00) that arrive on the master within d; it fails on any other
+// byte.
+func handshakeReplies(t *testing.T, master *os.File, d time.Duration) int {
+	t.Helper()
+	var got []byte
+	buf := make([]byte, 256)
+	master.SetReadDeadline(time.Now().Add(d))
+	for range 1000 {
+		n, err := master.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	replies := 0
+	for ; len(got) >= 4 && got[0] == 0x7f && got[2] == 0 && got[3] == 0; got = got[4:] {
+		replies++
+	}
+	if len(got) > 0 {
+		t.Fatalf("% x on the line after %d handshake replies", got, replies)
+	}
+	return replies
 }
