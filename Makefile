@@ -32,8 +32,9 @@ build:
 # test: static checks, generated code up to date, every test with -race,
 # the unit tests again on ARM under qemu, every board's build and the
 # size budget, then the tests in test/ (interoperability with real WAMP
-# peers, mDNS discovery, the board builds under qemu).
-test: deps vet check-generate unit fuzz-short arm size interop
+# peers, mDNS discovery, the board builds under qemu). mcu-test: the C
+# firmware client (serial/mcu/mcu.mk).
+test: deps vet check-generate unit mcu-test fuzz-short arm size interop
 
 deps:
 	$(GO) mod download
@@ -145,11 +146,15 @@ fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=5000x
 
 # fuzz: every fuzz target for FUZZTIME each; crashers land in testdata/fuzz.
+# Then the C firmware client's libFuzzer target (mcu-fuzz).
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	  done; done
+	@$(MAKE) --no-print-directory mcu-fuzz FUZZTIME=$(FUZZTIME)
 
 clean:
 	rm -rf bin dist
+
+include serial/mcu/mcu.mk

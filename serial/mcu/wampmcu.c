@@ -15,12 +15,12 @@ enum {
 enum { FRAME_MSG = 0, FRAME_PING = 1, FRAME_PONG = 2 };
 
 /* What the next byte from the line is (plain framing). */
-enum { RX_IGNORE, RX_REPLY, RX_HEADER, RX_BODY, RX_SKIP, RX_COBS };
+enum { RX_IGNORE, RX_REPLY, RX_FRAME, RX_SKIP, RX_COBS };
 
 #define HEADER 4
 #define CRC 2
 
-static const uint8_t empty_array = 0x90, empty_map = 0x80;
+static const uint8_t empty[2] = {0x90, 0x80}; /* [] and {} */
 static const char err_timeout[] = "wampmcu.error.timeout";
 static const char err_lost[] = "wampmcu.error.session_lost";
 
@@ -108,27 +108,30 @@ static void report(wm_client *c, wm_error e, const char *text, size_t len)
 static void rx_reset(wm_client *c)
 {
     c->rx_len = 0;
-    c->win_n = 0;
+    c->window = 0;
     c->cobs_left = c->cobs_code = c->cobs_over = 0;
 }
 
 static int in_session(const wm_client *c) { return c->state == WM_SETUP || c->state == WM_READY; }
 
+static int payload(wm_reader *r, uint32_t m, wm_payload *p);
+static void reply(wm_client *c, wm_pending *pd, wm_payload *p);
+
 /* Hands a local error to a waiting callback. */
 static void fail_pending(wm_client *c, wm_pending *pd, const char *uri)
 {
     wm_payload p;
-    wm_handler fn = pd->fn;
     memset(&p, 0, sizeof p);
-    p.args.p = &empty_array;
-    p.args.end = &empty_array + 1;
-    p.kwargs.p = &empty_map;
-    p.kwargs.end = &empty_map + 1;
+    payload(NULL, 0, &p);
     p.error = uri;
     p.error_len = strlen(uri);
-    pd->request = 0;
-    if (fn)
-        fn(c, pd->user, &p);
+    reply(c, pd, &p);
+}
+
+static void forget(wm_route *r)
+{
+    for (; r; r = r->next)
+        r->id = r->request = 0;
 }
 
 /* The session is over: every reply awaited fails, and after pause_ms a
@@ -137,15 +140,12 @@ static void fail_pending(wm_client *c, wm_pending *pd, const char *uri)
 static void end_session(wm_client *c, wm_state next, uint32_t wait)
 {
     uint8_t i;
-    wm_route *r;
     c->w.err = 1; /* a message begun can no longer be sent */
     c->tx = NULL;
     c->session = 0;
     c->setup_left = 0;
-    for (r = c->subs; r; r = r->next)
-        r->id = r->request = 0;
-    for (r = c->regs; r; r = r->next)
-        r->id = r->request = 0;
+    forget(c->subs);
+    forget(c->regs);
     rx_reset(c);
     c->rx = RX_IGNORE;
     c->deadline = c->now + wait;
@@ -160,6 +160,9 @@ static void resync(wm_client *c, wm_error why, const char *text, size_t len)
     report(c, why, text, len);
     end_session(c, WM_PAUSED, c->cfg.pause_ms);
 }
+
+/* Out of step with the router. */
+static void lost(wm_client *c) { resync(c, WM_ERR_PROTOCOL, NULL, 0); }
 
 static void send_handshake(wm_client *c)
 {
@@ -242,60 +245,47 @@ static uint32_t request_id(wm_client *c)
     return id;
 }
 
-wm_writer *wm_publish(wm_client *c, const char *topic, wm_handler ack, void *user)
+/* The messages the application begins, all [type, (INVOCATION,) request,
+ * {options}, uri?]; fn: a reply is awaited. */
+static wm_writer *start(wm_client *c, uint8_t type, uint64_t request, const char *uri, wm_handler fn, void *user,
+                        uint16_t timeout)
 {
     wm_writer *w;
-    if (!in_session(c) || !(w = begin(c, PUBLISH, 4, PUBLISH)))
+    if (!in_session(c) || !(w = begin(c, type, (uint8_t)(3 + (uri != NULL) + (type == ERROR)), type)))
         return NULL;
-    if (ack && !await(c, ack, user, c->cfg.timeout_ms))
+    if (fn && !await(c, fn, user, timeout))
         return NULL;
-    wm_write_uint(w, request_id(c));
-    if (ack) {
+    if (type == ERROR)
+        wm_write_uint(w, INVOCATION);
+    wm_write_uint(w, type == PUBLISH || type == CALL ? request_id(c) : request);
+    if (fn && type == PUBLISH) {
         wm_write_map(w, 1);
         wm_write_strz(w, "acknowledge");
         wm_write_bool(w, 1);
     } else {
         wm_write_map(w, 0);
     }
-    wm_write_strz(w, topic);
+    if (uri)
+        wm_write_strz(w, uri);
     mark_args(c);
     return w;
+}
+
+wm_writer *wm_publish(wm_client *c, const char *topic, wm_handler ack, void *user)
+{
+    return start(c, PUBLISH, 0, topic, ack, user, c->cfg.timeout_ms);
 }
 
 wm_writer *wm_call(wm_client *c, const char *procedure, wm_handler fn, void *user, uint16_t timeout_ms)
 {
-    wm_writer *w;
-    if (!in_session(c) || !(w = begin(c, CALL, 4, CALL)) || !await(c, fn, user, timeout_ms))
-        return NULL;
-    wm_write_uint(w, request_id(c));
-    wm_write_map(w, 0);
-    wm_write_strz(w, procedure);
-    mark_args(c);
-    return w;
+    return start(c, CALL, 0, procedure, fn, user, timeout_ms);
 }
 
-wm_writer *wm_yield(wm_client *c, uint64_t request)
-{
-    wm_writer *w;
-    if (!in_session(c) || !(w = begin(c, YIELD, 3, YIELD)))
-        return NULL;
-    wm_write_uint(w, request);
-    wm_write_map(w, 0);
-    mark_args(c);
-    return w;
-}
+wm_writer *wm_yield(wm_client *c, uint64_t request) { return start(c, YIELD, request, NULL, NULL, NULL, 0); }
 
 wm_writer *wm_yield_error(wm_client *c, uint64_t request, const char *uri)
 {
-    wm_writer *w;
-    if (!in_session(c) || !(w = begin(c, ERROR, 5, ERROR)))
-        return NULL;
-    wm_write_uint(w, INVOCATION);
-    wm_write_uint(w, request);
-    wm_write_map(w, 0);
-    wm_write_strz(w, uri);
-    mark_args(c);
-    return w;
+    return start(c, ERROR, request, uri, NULL, NULL, 0);
 }
 
 int wm_send(wm_client *c)
@@ -382,15 +372,25 @@ static wm_pending *pending_by(wm_client *c, uint64_t req, uint8_t kind)
     return NULL;
 }
 
+static void goodbye(wm_client *c, const char *reason)
+{
+    if (begin(c, GOODBYE, 3, GOODBYE)) {
+        wm_write_map(&c->w, 0);
+        wm_write_strz(&c->w, reason);
+        send_fixed(c);
+    }
+}
+
 /* The optional [args] and {kwargs} that end a message: m elements left. */
 static int payload(wm_reader *r, uint32_t m, wm_payload *p)
 {
-    p->args.p = &empty_array;
-    p->args.end = &empty_array + 1;
-    p->kwargs.p = &empty_map;
-    p->kwargs.end = &empty_map + 1;
+    p->args.p = empty;
+    p->args.end = p->kwargs.p = empty + 1;
+    p->kwargs.end = empty + 2;
     p->args.err = p->kwargs.err = 0;
-    if (m >= 1) {
+    if (m == 0)
+        return 1;
+    {
         p->args.p = r->p;
         if (wm_peek(r) != WM_KIND_ARRAY)
             return 0;
@@ -419,7 +419,7 @@ static void session_up(wm_client *c)
 {
     wm_route *r;
     c->setup_left = 0;
-    c->heard = c->now;
+    c->ping_at = c->now + c->cfg.keepalive_ms;
     c->pings = 0;
     set_state(c, WM_SETUP);
     for (r = c->subs; r && in_session(c); r = r->next)
@@ -431,157 +431,146 @@ static void session_up(wm_client *c)
         set_state(c, WM_READY);
 }
 
+/* A router message's leading fields: every message the client takes is
+ * [type, up to three IDs, {details}, "uri"?, [args]?, {kwargs}?], each
+ * part there or not, so one pass reads them all. */
+typedef struct fields {
+    uint64_t id[3];
+    uint8_t ids, details;
+    wm_payload p; /* p.error: the URI after the details */
+} fields;
+
+static int read_fields(wm_reader *r, uint32_t n, fields *m)
+{
+    memset(m, 0, sizeof *m);
+    while (n && m->ids < 3 && wm_peek(r) == WM_KIND_INT) {
+        m->id[m->ids++] = wm_read_uint(r);
+        n--;
+    }
+    if (n && wm_peek(r) == WM_KIND_MAP) {
+        wm_skip(r);
+        m->details = 1;
+        n--;
+        if (n && wm_peek(r) == WM_KIND_STR) {
+            m->p.error = wm_read_str(r, &m->p.error_len);
+            n--;
+        }
+    }
+    return payload(r, n, &m->p) && !r->err;
+}
+
+static void handle(wm_client *c, wm_route *route, wm_payload *p)
+{
+    wm_payload each = *p; /* every handler reads from the start */
+    route->fn(c, route->user, &each);
+}
+
+/* The types a router sends a client that this client reads. */
+static const uint8_t known[] = {WELCOME, ABORT, CHALLENGE, GOODBYE, ERROR, PUBLISHED, SUBSCRIBED,
+                                UNSUBSCRIBED, EVENT, RESULT, REGISTERED, UNREGISTERED, INVOCATION, INTERRUPT};
+
 /* One message from the router, checked whole before it is acted on. */
 static void on_message(wm_client *c, const uint8_t *msg, size_t len)
 {
-    wm_reader r, check;
-    wm_payload p;
+    wm_reader r;
+    fields m;
     uint32_t n;
-    uint64_t type, a = 0, b = 0;
+    uint8_t type;
     wm_route *route;
+    wm_pending *pd;
 
     r.p = msg;
     r.end = msg + len;
     r.err = 0;
-    check = r;
-    wm_skip(&check);
-    if (check.err || check.p != r.end || wm_peek(&r) != WM_KIND_ARRAY) {
-        resync(c, WM_ERR_PROTOCOL, NULL, 0);
+    n = wm_read_array(&r);
+    {
+        uint64_t t = wm_read_uint(&r);
+        type = (uint8_t)(t > 0xff ? 0 : t);
+    }
+    if (n == 0 || r.err)
+        goto broken;
+    if (!type || !memchr(known, type, sizeof known)) {
+        report(c, WM_ERR_UNKNOWN, NULL, 0);
         return;
     }
-    n = wm_read_array(&r);
-    type = wm_read_uint(&r);
-    memset(&p, 0, sizeof p);
+    if (!read_fields(&r, n - 1, &m) || r.p != r.end)
+        goto broken;
 
     if (c->state == WM_JOINING) {
-        if (type == WELCOME && n >= 3) {
-            c->session = wm_read_uint(&r);
-            if (!r.err && wm_peek(&r) == WM_KIND_MAP) {
-                session_up(c);
-                return;
-            }
-        } else if ((type == ABORT || type == CHALLENGE) && n >= 3) {
-            const char *reason = NULL;
-            size_t rl = 0;
-            wm_skip(&r);
-            if (type == ABORT)
-                reason = wm_read_str(&r, &rl);
-            resync(c, WM_ERR_ABORT, reason, rl);
+        if (type == WELCOME && m.ids == 1 && m.details) {
+            c->session = m.id[0];
+            session_up(c);
             return;
         }
-        resync(c, WM_ERR_PROTOCOL, NULL, 0);
-        return;
+        if (type == ABORT || type == CHALLENGE) {
+            resync(c, WM_ERR_ABORT, m.p.error, m.p.error_len);
+            return;
+        }
+        goto broken;
     }
     if (!in_session(c) && c->state != WM_LEAVING)
         return;
 
     switch (type) {
     case ABORT:
-        if (n < 3)
-            break;
-        wm_skip(&r);
-        p.error = wm_read_str(&r, &p.error_len);
-        if (r.err)
-            break;
-        resync(c, WM_ERR_ABORT, p.error, p.error_len);
+        resync(c, WM_ERR_ABORT, m.p.error, m.p.error_len);
         return;
     case GOODBYE:
         if (c->state == WM_LEAVING) {
             end_session(c, WM_OFF, 0);
             return;
         }
-        if (begin(c, GOODBYE, 3, GOODBYE)) {
-            wm_write_map(&c->w, 0);
-            wm_write_strz(&c->w, "wamp.close.goodbye_and_out");
-            send_fixed(c);
-        }
+        goodbye(c, "wamp.close.goodbye_and_out");
         /* The router ends the session and waits for a handshake. */
         end_session(c, WM_PAUSED, 0);
         return;
     case ERROR: /* [8, type, request, details, uri, args?, kwargs?] */
-        if (n < 5)
+        if (m.ids != 2 || !m.p.error)
             break;
-        a = wm_read_uint(&r);
-        b = wm_read_uint(&r);
-        if (wm_peek(&r) != WM_KIND_MAP)
-            break;
-        wm_skip(&r);
-        p.error = wm_read_str(&r, &p.error_len);
-        if (r.err || !payload(&r, n - 5, &p))
-            break;
-        if (a == SUBSCRIBE || a == REGISTER) {
-            route = route_by_request(a == SUBSCRIBE ? c->subs : c->regs, b);
+        if (m.id[0] == SUBSCRIBE || m.id[0] == REGISTER) {
+            route = route_by_request(m.id[0] == SUBSCRIBE ? c->subs : c->regs, m.id[1]);
             if (route) {
-                report(c, WM_ERR_REFUSED, p.error, p.error_len);
+                report(c, WM_ERR_REFUSED, m.p.error, m.p.error_len);
                 route_done(c, route, 0);
             }
-        } else if (a == PUBLISH || a == CALL) {
-            wm_pending *pd = pending_by(c, b, (uint8_t)a);
-            if (pd)
-                reply(c, pd, &p);
+        } else if ((pd = pending_by(c, m.id[1], (uint8_t)m.id[0])) != NULL) {
+            reply(c, pd, &m.p);
         }
         return;
     case PUBLISHED: /* [17, request, publication] */
     case RESULT:    /* [50, request, details, args?, kwargs?] */
-        if (n < 3)
+        if (m.ids < 1 || m.p.error)
             break;
-        a = wm_read_uint(&r);
-        if (type == PUBLISHED) {
-            wm_read_uint(&r);
-            if (r.err || !payload(&r, 0, &p))
-                break;
-        } else {
-            if (wm_peek(&r) != WM_KIND_MAP)
-                break;
-            wm_skip(&r);
-            if (!payload(&r, n - 3, &p))
-                break;
-        }
-        {
-            wm_pending *pd = pending_by(c, a, type == PUBLISHED ? PUBLISH : CALL);
-            if (pd)
-                reply(c, pd, &p);
-        }
+        pd = pending_by(c, m.id[0], type == PUBLISHED ? PUBLISH : CALL);
+        if (pd)
+            reply(c, pd, &m.p);
         return;
     case SUBSCRIBED: /* [33, request, subscription] */
     case REGISTERED: /* [65, request, registration] */
-        if (n < 3)
+        if (m.ids != 2)
             break;
-        a = wm_read_uint(&r);
-        b = wm_read_uint(&r);
-        if (r.err)
-            break;
-        route = route_by_request(type == SUBSCRIBED ? c->subs : c->regs, a);
+        route = route_by_request(type == SUBSCRIBED ? c->subs : c->regs, m.id[0]);
         if (route)
-            route_done(c, route, b);
+            route_done(c, route, m.id[1]);
         return;
     case EVENT:      /* [36, subscription, publication, details, args?, kwargs?] */
     case INVOCATION: /* [68, request, registration, details, args?, kwargs?] */
-        if (n < 4)
-            break;
-        a = wm_read_uint(&r);
-        b = wm_read_uint(&r);
-        if (wm_peek(&r) != WM_KIND_MAP)
-            break;
-        wm_skip(&r);
-        if (r.err || !payload(&r, n - 4, &p))
+        if (m.ids != 2 || !m.details || m.p.error)
             break;
         if (type == EVENT) {
-            p.request = b;
+            m.p.request = m.id[1];
             for (route = c->subs; route && in_session(c); route = route->next)
-                if (route->id == a) {
-                    wm_payload each = p; /* every handler reads from the start */
-                    route->fn(c, route->user, &each);
-                }
+                if (route->id == m.id[0])
+                    handle(c, route, &m.p);
             return;
         }
-        p.request = a;
+        m.p.request = m.id[0];
         for (route = c->regs; route; route = route->next)
-            if (route->id == b) {
-                route->fn(c, route->user, &p);
+            if (route->id == m.id[1]) {
+                handle(c, route, &m.p);
                 return;
             }
-        if (wm_yield_error(c, a, "wamp.error.no_such_registration"))
+        if (wm_yield_error(c, m.id[0], "wamp.error.no_such_registration"))
             wm_send(c);
         return;
     case UNSUBSCRIBED:
@@ -592,13 +581,14 @@ static void on_message(wm_client *c, const uint8_t *msg, size_t len)
         report(c, WM_ERR_UNKNOWN, NULL, 0);
         return;
     }
-    resync(c, WM_ERR_PROTOCOL, NULL, 0);
+broken:
+    lost(c);
 }
 
 /* A whole frame at f (header included, len bytes of message after it). */
 static void on_frame(wm_client *c, uint8_t *f, uint32_t len)
 {
-    c->heard = c->now;
+    c->ping_at = c->now + c->cfg.keepalive_ms;
     c->pings = 0;
     if (f[0] == FRAME_PING)
         frame_out(c, f, FRAME_PONG, len); /* in place: same payload */
@@ -606,35 +596,33 @@ static void on_frame(wm_client *c, uint8_t *f, uint32_t len)
         on_message(c, f + HEADER, len);
 }
 
+/* {"roles": {"publisher": {}, "subscriber": {}, "caller": {}, "callee": {}}} */
+static const uint8_t hello_details[] = {
+    0x81, 0xa5, 'r', 'o', 'l', 'e', 's', 0x84,
+    0xa9, 'p', 'u', 'b', 'l', 'i', 's', 'h', 'e', 'r', 0x80,
+    0xaa, 's', 'u', 'b', 's', 'c', 'r', 'i', 'b', 'e', 'r', 0x80,
+    0xa6, 'c', 'a', 'l', 'l', 'e', 'r', 0x80,
+    0xa6, 'c', 'a', 'l', 'l', 'e', 'e', 0x80};
+
 /* The router's handshake reply. */
-static void on_reply(wm_client *c, const uint8_t *h)
+static void on_reply(wm_client *c, uint8_t h)
 {
-    if ((h[1] & 0x0f) != 2) {
+    if ((h & 0x0f) != 2) {
         /* 7F E0 00 00: refused with error code E (or a serializer mixup). */
-        report(c, WM_ERR_HANDSHAKE, NULL, h[1] >> 4);
+        report(c, WM_ERR_HANDSHAKE, NULL, h >> 4);
         end_session(c, WM_PAUSED, c->cfg.pause_ms);
         return;
     }
-    c->out_max = (uint32_t)1 << (9 + (h[1] >> 4));
+    c->out_max = (uint32_t)1 << (9 + (h >> 4));
     if (c->out_max > c->cfg.buf_size)
         c->out_max = (uint32_t)c->cfg.buf_size; /* it could not be built anyway */
-    c->rx = c->cfg.cobs ? RX_COBS : RX_HEADER;
+    c->rx = c->cfg.cobs ? RX_COBS : RX_FRAME;
     rx_reset(c);
     c->next_request = 1;
     if (begin(c, HELLO, 3, HELLO)) {
         wm_writer *w = &c->w;
         wm_write_strz(w, c->cfg.realm);
-        wm_write_map(w, 1);
-        wm_write_strz(w, "roles");
-        wm_write_map(w, 4);
-        wm_write_strz(w, "publisher");
-        wm_write_map(w, 0);
-        wm_write_strz(w, "subscriber");
-        wm_write_map(w, 0);
-        wm_write_strz(w, "caller");
-        wm_write_map(w, 0);
-        wm_write_strz(w, "callee");
-        wm_write_map(w, 0);
+        wm_write_raw(w, hello_details, sizeof hello_details);
         send_fixed(c);
     }
     c->deadline = c->now + c->cfg.timeout_ms;
@@ -643,22 +631,26 @@ static void on_reply(wm_client *c, const uint8_t *h)
 
 static int is_reply(const uint8_t *h) { return h[0] == 0x7f && h[2] == 0 && h[3] == 0; }
 
+static uint32_t frame_len(const uint8_t *f) { return (uint32_t)f[1] << 16 | (uint32_t)f[2] << 8 | f[3]; }
+
+/* A frame header without reserved bits, for a length that was announced. */
+static int frame_ok(const wm_client *c, const uint8_t *f) { return f[0] <= FRAME_PONG && frame_len(f) <= c->in_max; }
+
 /* A whole COBS packet, CRC checked: n bytes of data at the buffer's start. */
 static void on_packet(wm_client *c, uint32_t n)
 {
     uint8_t *f = c->cfg.buf;
     if (c->state == WM_HANDSHAKE) {
         if (n == HEADER && is_reply(f))
-            on_reply(c, f);
+            on_reply(c, f[1]);
         return; /* anything else is left over from before */
     }
     if (n == HEADER && is_reply(f)) {
-        resync(c, WM_ERR_PROTOCOL, NULL, 0); /* a handshake reply where a frame belongs */
+        lost(c); /* a handshake reply where a frame belongs */
         return;
     }
-    if (n < HEADER || f[0] > FRAME_PONG || f[1] != (uint8_t)((n - HEADER) >> 16) ||
-        f[2] != (uint8_t)((n - HEADER) >> 8) || f[3] != (uint8_t)(n - HEADER) || n - HEADER > c->in_max) {
-        resync(c, WM_ERR_PROTOCOL, NULL, 0);
+    if (n < HEADER || !frame_ok(c, f) || frame_len(f) != n - HEADER) {
+        lost(c);
         return;
     }
     on_frame(c, f, n - HEADER);
@@ -726,67 +718,51 @@ void wm_feed(wm_client *c, const uint8_t *data, size_t len)
             cobs_in(c, b);
             break;
         case RX_REPLY:
-            /* A sliding window over the last four bytes. */
-            if (c->win_n == HEADER) {
-                memmove(c->win, c->win + 1, HEADER - 1);
-                c->win_n--;
-            }
-            c->win[c->win_n++] = b;
-            if (c->win_n == HEADER && is_reply(c->win))
-                on_reply(c, c->win);
+            /* The last four bytes, until they are 7F xx 00 00. */
+            c->window = c->window << 8 | b;
+            if ((c->window & 0xff00ffffu) == 0x7f000000u)
+                on_reply(c, (uint8_t)(c->window >> 16));
             break;
-        case RX_HEADER:
-            c->win[c->win_n++] = b;
-            if (c->win_n == HEADER) {
-                uint32_t n = (uint32_t)c->win[1] << 16 | (uint32_t)c->win[2] << 8 | c->win[3];
-                c->win_n = 0;
-                if (c->win[0] > FRAME_PONG || n > c->in_max) {
-                    /* Reserved bits, a handshake reply, or a length we never
+        case RX_FRAME:
+            if (c->rx_len < HEADER) {
+                uint8_t *f = c->cfg.buf;
+                uint32_t n;
+                f[c->rx_len++] = b;
+                if (c->rx_len < HEADER)
+                    break;
+                n = frame_len(f);
+                if (!frame_ok(c, f)) {
+                    /* Reserved bits, a handshake reply, or a length never
                      * announced: the line is out of step. */
-                    resync(c, WM_ERR_PROTOCOL, NULL, 0);
+                    lost(c);
                     break;
                 }
-                if (HEADER + n > c->cfg.buf_size) {
+                c->rx_need = HEADER + n;
+                if (c->rx_need > c->cfg.buf_size) {
+                    report(c, WM_ERR_TOO_BIG, NULL, 0);
                     c->rx = RX_SKIP;
                     c->rx_need = n;
-                    report(c, WM_ERR_TOO_BIG, NULL, 0);
-                    if (n == 0)
-                        c->rx = RX_HEADER;
+                    c->rx_len = 0;
                     break;
                 }
-                memcpy(c->cfg.buf, c->win, HEADER);
-                c->rx_len = HEADER;
-                c->rx_need = HEADER + n;
-                c->rx = RX_BODY;
-                if (n == 0) {
-                    on_frame(c, c->cfg.buf, 0);
-                    if (c->rx == RX_BODY) {
-                        c->rx = RX_HEADER;
-                        c->rx_len = 0;
-                    }
-                }
+            } else {
+                size_t take = c->rx_need - c->rx_len;
+                if (take > len)
+                    take = len;
+                memcpy(c->cfg.buf + c->rx_len, data, take);
+                c->rx_len += take;
+                data += take - 1;
+                len -= take - 1;
             }
-            break;
-        case RX_BODY: {
-            size_t take = c->rx_need - c->rx_len;
-            if (take > len)
-                take = len;
-            memcpy(c->cfg.buf + c->rx_len, data, take);
-            c->rx_len += take;
-            data += take - 1;
-            len -= take - 1;
             if (c->rx_len == c->rx_need) {
                 on_frame(c, c->cfg.buf, (uint32_t)(c->rx_len - HEADER));
-                if (c->rx == RX_BODY) {
-                    c->rx = RX_HEADER;
+                if (c->rx == RX_FRAME)
                     c->rx_len = 0;
-                }
             }
             break;
-        }
         case RX_SKIP:
             if (--c->rx_need == 0)
-                c->rx = RX_HEADER;
+                c->rx = RX_FRAME;
             break;
         }
         data++;
@@ -859,11 +835,7 @@ void wm_leave(wm_client *c)
         end_session(c, WM_OFF, 0);
         return;
     }
-    if (begin(c, GOODBYE, 3, GOODBYE)) {
-        wm_write_map(&c->w, 0);
-        wm_write_strz(&c->w, "wamp.close.close_realm");
-        send_fixed(c);
-    }
+    goodbye(c, "wamp.close.close_realm");
     c->deadline = c->now + c->cfg.timeout_ms;
     set_state(c, WM_LEAVING);
 }
@@ -918,19 +890,14 @@ void wm_poll(wm_client *c, uint32_t now)
     }
     /* Keepalive: a silent line gets a PING; with COBS one may be lost on
      * the line and a second one is tried, each in half the time. */
-    if (c->pings == 0 && due(now, c->heard + c->cfg.keepalive_ms)) {
-        ping(c);
-        c->pings = 1;
-        c->ping_at = now;
-    } else if (c->pings && due(now, c->ping_at + (c->cfg.cobs ? c->cfg.timeout_ms / 2 : c->cfg.timeout_ms))) {
-        if (c->cfg.cobs && c->pings == 1) {
-            ping(c);
-            c->pings = 2;
-            c->ping_at = now;
-        } else {
+    if (due(now, c->ping_at)) {
+        if (c->pings == 1 + c->cfg.cobs) {
             resync(c, WM_ERR_TIMEOUT, NULL, 0);
             return;
         }
+        ping(c);
+        c->pings++;
+        c->ping_at = now + (c->cfg.timeout_ms >> c->cfg.cobs);
     }
     for (i = 0; i < WM_MAX_PENDING && in_session(c); i++)
         if (c->pending[i].request && due(now, c->pending[i].deadline))

@@ -216,8 +216,6 @@ struct wm_client {
     uint8_t rx;        /* what the next byte from the line is */
     uint8_t in_nibble; /* the length nibble announced */
     uint8_t pings;     /* PINGs unanswered */
-    uint8_t win[4];    /* plain: the last 4 bytes while looking for a handshake reply; the frame header */
-    uint8_t win_n;
     uint8_t cobs_left; /* bytes left in the current COBS block */
     uint8_t cobs_code; /* the current block's code; 0: none yet */
     uint8_t cobs_over; /* the packet outgrew the buffer */
@@ -225,10 +223,11 @@ struct wm_client {
     uint8_t tx_kind;
     uint8_t tx_slot;
     size_t rx_len; /* bytes of the frame (plain) or packet (cobs) so far */
+    uint32_t window;  /* plain: the last 4 bytes, while waiting for a handshake reply */
     uint32_t rx_need; /* plain: the whole frame's length, header included; or bytes to skip */
     uint32_t in_max;  /* the largest message announced */
     uint32_t out_max; /* the largest message the router takes */
-    uint32_t now, deadline, heard, ping_at;
+    uint32_t now, deadline, ping_at; /* ping_at: the next PING, or giving up on the last */
     uint32_t next_request;
     uint32_t setup_left; /* SUBSCRIBED/REGISTERED awaited */
     uint64_t session;

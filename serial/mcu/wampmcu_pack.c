@@ -25,6 +25,18 @@ static uint64_t take(wm_reader *r, uint8_t n)
     return v;
 }
 
+/* The kinds of the type bytes 0xc0 to 0xdf. */
+static const uint8_t kinds[32] = {
+    WM_KIND_NIL, WM_KIND_NONE, WM_KIND_BOOL, WM_KIND_BOOL,        /* c0: c1 is never used */
+    WM_KIND_BIN, WM_KIND_BIN, WM_KIND_BIN,                        /* c4 */
+    WM_KIND_EXT, WM_KIND_EXT, WM_KIND_EXT,                        /* c7 */
+    WM_KIND_FLOAT, WM_KIND_FLOAT,                                 /* ca */
+    WM_KIND_INT, WM_KIND_INT, WM_KIND_INT, WM_KIND_INT,           /* cc: uint 8-64 */
+    WM_KIND_INT, WM_KIND_INT, WM_KIND_INT, WM_KIND_INT,           /* d0: int 8-64 */
+    WM_KIND_EXT, WM_KIND_EXT, WM_KIND_EXT, WM_KIND_EXT, WM_KIND_EXT, /* d4: fixext */
+    WM_KIND_STR, WM_KIND_STR, WM_KIND_STR,                        /* d9 */
+    WM_KIND_ARRAY, WM_KIND_ARRAY, WM_KIND_MAP, WM_KIND_MAP};      /* dc */
+
 wm_kind wm_peek(const wm_reader *r)
 {
     uint8_t b;
@@ -39,19 +51,7 @@ wm_kind wm_peek(const wm_reader *r)
         return WM_KIND_ARRAY;
     if (b <= 0xbf)
         return WM_KIND_STR;
-    switch (b) {
-    case 0xc0: return WM_KIND_NIL;
-    case 0xc2: case 0xc3: return WM_KIND_BOOL;
-    case 0xc4: case 0xc5: case 0xc6: return WM_KIND_BIN;
-    case 0xc7: case 0xc8: case 0xc9: return WM_KIND_EXT;
-    case 0xca: case 0xcb: return WM_KIND_FLOAT;
-    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: return WM_KIND_EXT;
-    case 0xd9: case 0xda: case 0xdb: return WM_KIND_STR;
-    case 0xdc: case 0xdd: return WM_KIND_ARRAY;
-    case 0xde: case 0xdf: return WM_KIND_MAP;
-    case 0xc1: return WM_KIND_NONE; /* never used */
-    default: return WM_KIND_INT; /* 0xcc-0xd3 */
-    }
+    return (wm_kind)kinds[b - 0xc0];
 }
 
 void wm_read_nil(wm_reader *r)
@@ -75,7 +75,7 @@ int wm_read_bool(wm_reader *r)
  * cast back, i.e. mag holds the two's-complement int64 bits. */
 static uint64_t read_integer(wm_reader *r, int *neg)
 {
-    uint8_t b;
+    uint8_t b, n;
     uint64_t v;
     *neg = 0;
     if (wm_peek(r) != WM_KIND_INT) {
@@ -89,17 +89,14 @@ static uint64_t read_integer(wm_reader *r, int *neg)
         *neg = 1;
         return (uint64_t)(int64_t)(int8_t)b;
     }
-    switch (b) {
-    case 0xcc: return take(r, 1);
-    case 0xcd: return take(r, 2);
-    case 0xce: return take(r, 4);
-    case 0xcf: return take(r, 8);
-    case 0xd0: v = take(r, 1); v = (uint64_t)(int64_t)(int8_t)(uint8_t)v; break;
-    case 0xd1: v = take(r, 2); v = (uint64_t)(int64_t)(int16_t)(uint16_t)v; break;
-    case 0xd2: v = take(r, 4); v = (uint64_t)(int64_t)(int32_t)(uint32_t)v; break;
-    default: v = take(r, 8); break;
+    n = (uint8_t)(1 << (b & 3)); /* cc-cf and d0-d3: 1, 2, 4, 8 bytes */
+    v = take(r, n);
+    if (b >= 0xd0) {
+        /* Signed: extend the sign; a signed encoding may hold a positive value. */
+        if (n < 8 && (v >> (8 * n - 1)) & 1)
+            v |= ~(uint64_t)0 << (8 * n);
+        *neg = (v >> 63) != 0;
     }
-    *neg = (v >> 63) != 0; /* a signed encoding may hold a positive value */
     return v;
 }
 
