@@ -122,7 +122,8 @@ check-generate:
 # wampedge release build beside nexus, Mosquitto and a frame relay, each
 # in its own process on loopback; prints the table and writes
 # test/bench/RESULTS.md. bench-quick: the harness alone, short runs.
-bench: bench-unit bench-deps
+# mcu-bench: the C firmware client's line bytes and CPU time.
+bench: bench-unit mcu-bench bench-deps
 	cd test && $(GO) run ./bench
 
 bench-quick: bench-deps
