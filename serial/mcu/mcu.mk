@@ -31,6 +31,7 @@ mcu: $(MCU_OUT)/.deps
 $(MCU_OUT)/.deps:
 	@need=""; \
 	  command -v gcc >/dev/null || need="$$need gcc libc6-dev"; \
+	  command -v g++ >/dev/null || need="$$need g++"; \
 	  command -v clang >/dev/null || need="$$need clang"; \
 	  command -v arm-none-eabi-gcc >/dev/null || need="$$need gcc-arm-none-eabi"; \
 	  [ -d /usr/lib/arm-none-eabi/newlib ] || need="$$need libnewlib-arm-none-eabi"; \
@@ -54,6 +55,11 @@ mcu-test: $(MCU_OUT)/.deps mcu
 	  for f in $(MCU_LIB) $(MCU_SENSOR); do $$cc $(MCU_STRICT) -O2 -c $$f -o $(MCU_OUT)/$$(basename $$f .c).$$cc.o || exit 1; done; \
 	  $$cc $(MCU_STRICT) $(MCU_SAN) -o $(MCU_OUT)/unit.$$cc $(MCU_DIR)/test/unit.c || exit 1; \
 	  $(MCU_OUT)/unit.$$cc || exit 1; \
+	done
+	@for cxx in g++ clang++ avr-g++; do \
+	  echo "== the Arduino adapter and sketch: $$cxx (against a stand-in for the Arduino core)"; \
+	  $$cxx -std=c++11 -Wall -Wextra -Werror -pedantic -Os -I$(MCU_DIR)/test/arduino -I$(MCU_DIR) -I$(MCU_DIR)/arduino \
+	    -x c++ -c $(MCU_DIR)/arduino/examples/WampSensor/WampSensor.ino -o $(MCU_OUT)/sketch.$$cxx.o || exit 1; \
 	done
 	@$(MAKE) --no-print-directory mcu-size-check
 
