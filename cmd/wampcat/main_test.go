@@ -110,14 +110,27 @@ type result struct {
 // wampcat runs wampcat to the end.
 func wampcat(t *testing.T, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-	defer cancel()
+	return runProgram(t, wampcatBin, args...)
+}
+
+// runProgram runs a program to the end.
+func runProgram(t *testing.T, bin string, args ...string) result {
+	t.Helper()
+	return runCmd(t, exec.Command(bin, args...))
+}
+
+// runCmd runs a command to the end, or fails the test after runTimeout.
+func runCmd(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, wampcatBin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("wampcat %q still running after %v", args, runTimeout)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(runTimeout, func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	if !timer.Stop() {
+		t.Fatalf("%q still running after %v", cmd.Args, runTimeout)
 	}
 	if _, exited := err.(*exec.ExitError); err != nil && !exited {
 		t.Fatal(err)

@@ -26,10 +26,20 @@ type testRouter struct {
 	log  testutil.SyncBuffer
 }
 
-func newRouter(t *testing.T, args ...string) *testRouter {
+// newRouter starts a router with a config (nil: none) and arguments;
+// the Unix listener comes first in the config's listeners, or in -listen.
+func newRouter(t *testing.T, config map[string]any, args ...string) *testRouter {
 	t.Helper()
 	r := &testRouter{t: t, url: "unix://" + filepath.Join(t.TempDir(), "r.sock")}
-	r.args = append([]string{"-listen", r.url, "-log-level", "warn", "-mdns=false"}, args...)
+	r.args = []string{"-log-level", "warn", "-mdns=false"}
+	if config == nil {
+		r.args = append(r.args, "-listen", r.url)
+	} else {
+		listeners, _ := config["listeners"].([]any)
+		config["listeners"] = append([]any{map[string]any{"url": r.url}}, listeners...)
+		r.args = append(r.args, "-config", writeJSON(t, "wampedge.json", config))
+	}
+	r.args = append(r.args, args...)
 	r.start()
 	t.Cleanup(func() {
 		r.stop()
