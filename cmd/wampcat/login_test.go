@@ -158,4 +158,3 @@ func newPKI(t *testing.T) pki {
 	p.clientCert, p.clientKey = issue("client", 3, x509.ExtKeyUsageClientAuth, nil)
 	return p
 }
-
