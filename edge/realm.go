@@ -1,6 +1,10 @@
 package edge
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/wampedge/wampedge/internal/shrink"
+)
 
 // realm is a routing namespace: sessions in one realm never see another
 // realm's topics or procedures.
@@ -12,6 +16,7 @@ type realm struct {
 
 	mu       sync.Mutex
 	sessions map[uint64]*session
+	peak     int // of sessions, for shrink.Delete
 }
 
 func newRealm(name string) *realm {
@@ -36,7 +41,7 @@ func (rl *realm) join(s *session, max int) bool {
 
 func (rl *realm) leave(s *session) {
 	rl.mu.Lock()
-	delete(rl.sessions, s.id)
+	shrink.Delete(&rl.sessions, &rl.peak, s.id)
 	rl.mu.Unlock()
 }
 

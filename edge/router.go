@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wampedge/wampedge/codec"
+	"github.com/wampedge/wampedge/internal/shrink"
 	"github.com/wampedge/wampedge/rawsocket"
 )
 
@@ -190,6 +191,7 @@ type Router struct {
 	realms    map[string]*realm
 	sessions  map[*session]struct{} // every live session, joined or not
 	ids       map[uint64]struct{}   // session IDs in use
+	peaks     [2]int                // of sessions and ids, for shrink.Delete
 	listeners []Listener
 	closing   bool
 	wg        sync.WaitGroup // listeners' Serve loops
@@ -341,8 +343,8 @@ func (r *Router) track(s *session) bool {
 
 func (r *Router) untrack(s *session) {
 	r.mu.Lock()
-	delete(r.sessions, s)
-	delete(r.ids, s.id)
+	shrink.Delete(&r.sessions, &r.peaks[0], s)
+	shrink.Delete(&r.ids, &r.peaks[1], s.id)
 	r.mu.Unlock()
 	r.live.Done()
 }

@@ -545,6 +545,8 @@ func noLinger(rw io.ReadWriter) {
 
 // shut releases the connection once closed is set.
 func (c *Conn) shut() error {
+	closes.Add(1)
+	signalRelease()
 	if c.ka != nil {
 		c.ka.stop()
 	}

@@ -16,22 +16,36 @@ import (
 // waits in one poller shared by all (epoll on Linux), with no read
 // buffer either, and a new goroutine reads once bytes arrive.
 
-// parks counts the connections parked since the process started;
-// parked gets a signal (dropped if one is pending) at each.
+// parks and closes count the connections parked and closed since the
+// process started; released gets a signal (dropped if one is pending)
+// at each.
 var (
-	parks  atomic.Uint64
-	parked = make(chan struct{}, 1)
+	parks, closes atomic.Uint64
+	released      = make(chan struct{}, 1)
 )
 
 // Parks is the number of times a connection parked since the process
-// started: a program that returns memory to the OS once sessions go
-// idle (wampedge does) watches it, woken by ParkSignal.
+// started.
 func Parks() uint64 { return parks.Load() }
 
-// ParkSignal receives a value after connections parked (many parks may
-// make one value), so that a watcher of Parks need not poll while
-// nothing parks.
-func ParkSignal() <-chan struct{} { return parked }
+// Releases is the number of times a connection parked or closed since
+// the process started, each giving what it held back to the Go heap: a
+// program that returns memory to the OS once sessions go idle or leave
+// (wampedge does) watches it, woken by ReleaseSignal.
+func Releases() uint64 { return parks.Load() + closes.Load() }
+
+// ReleaseSignal receives a value after connections parked or closed
+// (many may make one value), so that a watcher of Releases need not poll
+// while nothing happens.
+func ReleaseSignal() <-chan struct{} { return released }
+
+// signalRelease wakes the watcher of Releases.
+func signalRelease() {
+	select {
+	case released <- struct{}{}:
+	default:
+	}
+}
 
 // ErrIdle is ReadMsg's answer when the peer sent nothing for the time
 // given to SetIdle and no part of a frame is buffered: the caller may
@@ -72,10 +86,7 @@ func (c *Conn) Park(readable func()) bool {
 		return false
 	}
 	parks.Add(1)
-	select {
-	case parked <- struct{}{}:
-	default:
-	}
+	signalRelease()
 	return true
 }
 

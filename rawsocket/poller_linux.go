@@ -3,6 +3,8 @@ package rawsocket
 import (
 	"sync"
 	"syscall"
+
+	"github.com/wampedge/wampedge/internal/shrink"
 )
 
 // poller is the one epoll set that parked connections wait in, and the
@@ -14,6 +16,7 @@ var poller struct {
 	err    error
 	mu     sync.Mutex
 	parked map[int32]*Conn // by descriptor
+	peak   int             // of parked, for shrink.Delete
 }
 
 func pollerWorks() bool {
@@ -74,7 +77,7 @@ func unpark(c *Conn) {
 
 // wake removes a parked connection, under poller.mu.
 func wake(fd int32, c *Conn) {
-	delete(poller.parked, fd)
+	shrink.Delete(&poller.parked, &poller.peak, fd)
 	c.parkedFD = -1
 	syscall.EpollCtl(poller.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
 	go c.readable()

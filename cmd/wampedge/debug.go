@@ -26,8 +26,8 @@ const debugTimeout = 5 * time.Second
 
 // serveDebug serves GET /debug/vars on addr (HOST:PORT; meant for
 // loopback) until the process ends: expvar's JSON with "cmdline",
-// "memstats" (runtime.MemStats) and "router" (the router's Stats). An
-// empty addr serves nothing.
+// "goroutines" (runtime.NumGoroutine), "memstats" (runtime.MemStats) and
+// "router" (the router's Stats). An empty addr serves nothing.
 //
 // It speaks just enough HTTP/1.1 for curl and the benchmark harness:
 // net/http with expvar would add about 1.1 MB to the stripped binary,
@@ -103,10 +103,11 @@ func debugVars(r *edge.Router) []byte {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	body, err := json.MarshalIndent(struct {
-		Cmdline  []string          `json:"cmdline"`
-		Memstats *runtime.MemStats `json:"memstats"`
-		Router   edge.Stats        `json:"router"`
-	}{os.Args, &ms, r.Stats()}, "", " ")
+		Cmdline    []string          `json:"cmdline"`
+		Goroutines int               `json:"goroutines"`
+		Memstats   *runtime.MemStats `json:"memstats"`
+		Router     edge.Stats        `json:"router"`
+	}{os.Args, runtime.NumGoroutine(), &ms, r.Stats()}, "", " ")
 	if err != nil { // cannot happen for these types; say so rather than send nothing
 		return []byte(fmt.Sprintf("{\"error\": %q}\n", err.Error()))
 	}

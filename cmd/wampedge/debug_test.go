@@ -12,7 +12,8 @@ import (
 )
 
 // TestDebugEndpoint: -debug-addr serves expvar-style JSON with the
-// runtime's memstats and the router's counters, and nothing else.
+// runtime's memstats and goroutine count and the router's counters, and
+// nothing else.
 func TestDebugEndpoint(t *testing.T) {
 	tcpURL, _, _ := endpoints(t)
 	debugAddr := freeAddr(t)
@@ -22,8 +23,9 @@ func TestDebugEndpoint(t *testing.T) {
 
 	hc := &http.Client{Timeout: waitTimeout}
 	var vars struct {
-		Cmdline  []string `json:"cmdline"`
-		Memstats struct {
+		Cmdline    []string `json:"cmdline"`
+		Goroutines int      `json:"goroutines"`
+		Memstats   struct {
 			Mallocs, TotalAlloc, HeapAlloc, Sys uint64
 			NumGC                               uint32
 		} `json:"memstats"`
@@ -55,6 +57,9 @@ func TestDebugEndpoint(t *testing.T) {
 	}
 	if len(vars.Cmdline) == 0 {
 		t.Error("no cmdline")
+	}
+	if vars.Goroutines < 2 { // main, and at least the debug endpoint's accept loop
+		t.Errorf("goroutines = %d, want the process's count (runtime.NumGoroutine)", vars.Goroutines)
 	}
 
 	resp, err := hc.Get("http://" + debugAddr + "/elsewhere")

@@ -8,20 +8,23 @@ import (
 	"github.com/wampedge/wampedge/rawsocket"
 )
 
-// Returning memory once sessions go idle. A session that joins or wakes
-// takes a goroutine stack and buffers; when it parks (rawsocket.Park) it
-// gives them back, but to the Go heap, which keeps free memory as long
-// as the heap could grow into it again: after a thousand sensors joined
-// at once, the router would hold the memory of their joining for good.
-// On a board that memory is worth more to others than a GC cycle's CPU,
-// so after a wave of sessions parked the trimmer has the runtime collect
-// and release what is free. Under a steady load nothing parks and it
-// does nothing.
+// Returning memory once sessions go idle or leave. A session that joins
+// or wakes takes a goroutine stack and buffers; when it parks
+// (rawsocket.Park) or its connection closes it gives them back, but to
+// the Go heap, which keeps free memory as long as the heap could grow
+// into it again, and which collects only once something allocates: after
+// a thousand sensors joined at once, or came and went, the router would
+// hold the memory of their visit for good. On a board that memory is
+// worth more to others than a GC cycle's CPU, so after a wave of sessions
+// parked or closed the trimmer has the runtime collect and release what
+// is free. Under a steady load nothing parks or closes and it does
+// nothing.
 
-// Trimming: checked every trimEvery while sessions park, done once no
-// session parked since the last check after some did (a wave is over),
-// or during a wave once trimAfterParks parked since the last trim; while
-// sessions keep parking (a thousand sensors that speak every second),
+// Trimming: checked every trimEvery while sessions park or close (both
+// are "releases" here), done once none did since the last check after
+// some did (a wave is over), or during a wave once trimAfterParks did
+// since the last trim; while sessions keep parking (a thousand sensors
+// that speak every second),
 // the gap between trims in a wave doubles up to trimGapMax, and a quiet
 // check sets it back.
 const (
@@ -45,10 +48,10 @@ func trim() {
 }
 
 // trimMemory runs the trimmer until stop is closed. It sleeps until
-// sessions park, then checks every trimEvery until it has trimmed after
-// the wave: an idle router is not woken.
+// sessions park or close, then checks every trimEvery until it has
+// trimmed after the wave: an idle router is not woken.
 func trimMemory(stop <-chan struct{}) {
-	t := newTrimmer(rawsocket.Parks())
+	t := newTrimmer(rawsocket.Releases())
 	check := time.NewTimer(trimEvery)
 	check.Stop()
 	armed := false
@@ -57,13 +60,13 @@ func trimMemory(stop <-chan struct{}) {
 		case <-stop:
 			check.Stop()
 			return
-		case <-rawsocket.ParkSignal():
+		case <-rawsocket.ReleaseSignal():
 			if !armed { // a wave's parks do not push its checks back
 				check.Reset(trimEvery)
 				armed = true
 			}
 		case now := <-check.C:
-			parks := rawsocket.Parks()
+			parks := rawsocket.Releases()
 			if t.due(now, parks) {
 				trim()
 			}
