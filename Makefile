@@ -36,8 +36,13 @@ build:
 # firmware client (serial/mcu/mcu.mk).
 test: deps vet check-generate unit mcu-test fuzz-short arm size interop
 
+# deps: the Go modules, and iproute2's ss, with which the fault tests see
+# what the kernel still holds for a connection the router cut off.
 deps:
 	$(GO) mod download
+	@command -v ss >/dev/null || { \
+	  echo "installing Debian package: iproute2"; sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends iproute2; }
 
 vet:
 	$(GO) vet ./...
