@@ -19,7 +19,12 @@ import (
 // returns that event.
 func publishUntilEvent(t *testing.T, sub *background, publish ...string) event {
 	t.Helper()
-	for deadline := time.Now().Add(readyTimeout); ; {
+	return publishUntilEventWithin(t, readyTimeout, sub, publish...)
+}
+
+func publishUntilEventWithin(t *testing.T, d time.Duration, sub *background, publish ...string) event {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; {
 		wampcat(t, publish...).check(t, 0, "")
 		if line, ok := sub.line(50 * time.Millisecond); ok {
 			return parseEvent(t, line)
@@ -30,7 +35,7 @@ func publishUntilEvent(t *testing.T, sub *background, publish ...string) event {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no event after %v", readyTimeout)
+			t.Fatalf("no event after %v", d)
 		}
 	}
 }

@@ -25,15 +25,19 @@ func lockSerial(rawURL string) (release func(), err error) {
 	if err != nil {
 		return nil, usagef("-url: %v", err)
 	}
+	inUse := fmt.Errorf("serial device %s is in use by another wampcat (or another program that holds it)", cfg.Path)
 	// O_NONBLOCK: opening a tty must not wait for its carrier.
 	f, err := os.OpenFile(cfg.Path, os.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	if errors.Is(err, unix.EBUSY) { // another's TIOCEXCL
+		return nil, inUse
+	}
 	if err != nil {
 		return nil, fmt.Errorf("serial device %s: %w", cfg.Path, err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("serial device %s is in use by another wampcat (or another program that locked it)", cfg.Path)
+			return nil, inUse
 		}
 		return nil, fmt.Errorf("serial device %s: lock: %w", cfg.Path, err)
 	}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wampedge/wampedge/internal/testutil"
+)
+
+// TestReconnect: a subscribing and a registered wampcat resume when
+// their router restarts, after a shutdown or a crash; -count counts
+// across sessions. With -once they exit instead.
+func TestReconnect(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		down func(*testRouter)
+		why  string // in the line that says the session is lost
+	}{
+		{"shutdown", (*testRouter).stop, "wamp.close.system_shutdown"},
+		{"crash", (*testRouter).crash, "EOF"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRouter(t, nil)
+			topic, onceTopic, proc := uniqueURI("resume"), uniqueURI("resume"), uniqueURI("resume")
+			sub := start(t, "-url", r.url, "subscribe", topic, "-count", "2")
+			callee := start(t, "-url", r.url, "register", proc)
+			once := start(t, "-url", r.url, "subscribe", onceTopic, "-once")
+			publishUntilEvent(t, sub, "-url", r.url, "publish", topic, "1")
+			publishUntilEvent(t, once, "-url", r.url, "publish", onceTopic, "1")
+			callRegistered(t, callee, "-url", r.url, "call", proc, "1").check(t, 0, `{"args":[1],"kwargs":{}}`+"\n")
+
+			tc.down(r)
+			if code := once.wait(t); code != 1 || !strings.HasPrefix(once.stderr.String(), "wampcat: ") || !strings.Contains(once.stderr.String(), tc.why) {
+				t.Errorf("-once: exit status %d, stderr %q; want 1 and the reason, %s", code, once.stderr.String(), tc.why)
+			}
+			r.start()
+			publishUntilEvent(t, sub, "-url", r.url, "publish", topic, "2")
+			callRegistered(t, callee, "-url", r.url, "call", proc, "2").check(t, 0, `{"args":[2],"kwargs":{}}`+"\n")
+			if code := sub.wait(t); code != 0 {
+				t.Errorf("subscribe -count 2: exit status %d after 2 events over two sessions", code)
+			}
+			for _, b := range []*background{sub, callee} {
+				if log := b.stderr.String(); !strings.Contains(log, tc.why) || !strings.Contains(log, "(session lost); reconnecting\n") || !strings.Contains(log, "wampcat: reconnected\n") {
+					t.Errorf("%q: stderr %q; want the session lost (%s) and reconnected", b.cmd.Args[1:], log, tc.why)
+				}
+			}
+		})
+	}
+}
+
+// crash kills the router, leaving its sessions' connections to end as
+// the kernel closes them.
+func (r *testRouter) crash() {
+	r.cmd.Process.Kill()
+	r.cmd.Wait()
+	r.cmd = nil
+}
+
+// TestSerial: wampcat over a serial line (a pair of pseudo-terminals)
+// subscribes; a second wampcat on the same device fails at once; when
+// the line goes dead without a hangup, -keepalive notices, and wampcat
+// resumes once the line is back, or with -once exits.
+func TestSerial(t *testing.T) {
+	line := newSerialLine(t)
+	r := newRouter(t, nil, "-listen", "serial://"+line.a.path)
+	url := "serial://" + line.b.path
+	for deadline := time.Now().Add(readyTimeout); ; { // until the router has the line open
+		if wampcat(t, "-url", url, "-timeout", "500ms", "publish", "-ack", "test.serial.ready").code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no session over %s after %v", url, readyTimeout)
+		}
+	}
+	topic := uniqueURI("serial")
+	sub := start(t, "-url", url, "-keepalive", "200ms", "-timeout", "1s", "subscribe", topic)
+	publishUntilEvent(t, sub, "-url", r.url, "publish", topic, "1")
+
+	began := time.Now()
+	second := wampcat(t, "-url", url, "call", "test.serial.p")
+	second.check(t, 1, "", fmt.Sprintf("wampcat: serial device %s is in use by another wampcat", line.b.path))
+	if d := time.Since(began); d > 2*time.Second {
+		t.Errorf("the second wampcat took %v to fail", d)
+	}
+
+	line.cut.Store(true)
+	testutil.WaitFor(t, runTimeout, "the keepalive to notice", func() bool {
+		return strings.Contains(sub.stderr.String(), "wampcat: the router did not answer within 200ms (-keepalive) (session lost); reconnecting\n")
+	})
+	line.cut.Store(false)
+	publishUntilEventWithin(t, runTimeout, sub, "-url", r.url, "publish", topic, "2")
+	if !strings.Contains(sub.stderr.String(), "wampcat: reconnected\n") {
+		t.Errorf("stderr %q; want reconnected", sub.stderr.String())
+	}
+
+	sub.cmd.Process.Signal(syscall.SIGTERM)
+	if code := sub.wait(t); code != 0 {
+		t.Errorf("exit status %d after SIGTERM", code)
+	}
+	once := start(t, "-url", url, "-keepalive", "200ms", "-timeout", "1s", "subscribe", topic, "-once")
+	publishUntilEventWithin(t, runTimeout, once, "-url", r.url, "publish", topic, "3")
+	line.cut.Store(true)
+	if code := once.wait(t); code != 1 || once.stderr.String() != "wampcat: the router did not answer within 200ms (-keepalive) (session lost)\n" {
+		t.Errorf("-once: exit status %d, stderr %q", code, once.stderr.String())
+	}
+}
