@@ -73,15 +73,19 @@ mcu-fuzz: $(MCU_OUT)/.deps
 	  status=$$?; tail -3 $(MCU_OUT)/fuzz.log; exit $$status
 
 # mcu-size: the library alone (text+data = flash, data+bss = RAM, the
-# application's buffer not counted), and the sensor demo for the Uno with
-# a 512-byte buffer.
+# application's buffer not counted; on AVR, constants are copied to RAM
+# too, so its RAM counts them), and the sensor demo for the Uno with a
+# 512-byte buffer.
 mcu-size: $(MCU_OUT)/.deps
 	@for t in "cortex-m0plus arm-none-eabi -mcpu=cortex-m0plus" "cortex-m4f arm-none-eabi -mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard" "atmega328p avr"; do \
 	  set -- $$t; name=$$1; cc=$$2-gcc; shift 2; \
 	  if [ $$cc = avr-gcc ]; then flags="$(MCU_AVR)"; else flags="$(MCU_ARM) $$*"; fi; \
 	  objs=""; for f in $(MCU_LIB); do o=$(MCU_OUT)/$$(basename $$f .c).$$name.o; \
 	    $$cc $(MCU_STRICT) $$flags -c $$f -o $$o || exit 1; objs="$$objs $$o"; done; \
-	  $${cc%gcc}size $$objs | awk -v n=$$name 'NR>1 {t+=$$1; d+=$$2; b+=$$3} END {printf "%s flash=%d ram=%d\n", n, t+d, d+b}'; \
+	  $${cc%gcc}size -A $$objs | awk -v n=$$name -v avr=$$([ $$cc = avr-gcc ] && echo 1 || echo 0) ' \
+	    $$1 ~ /^\.(text|rodata)/ {f+=$$2} $$1 ~ /^\.data/ {f+=$$2; r+=$$2} $$1 ~ /^\.bss/ {r+=$$2} \
+	    avr && $$1 ~ /^\.rodata/ {r+=$$2} \
+	    END {printf "%s flash=%d ram=%d\n", n, f, r}'; \
 	done
 	@printf '#include "wampmcu.h"\nchar size[sizeof(wm_client)];\n' | arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb -fno-common -I$(MCU_DIR) -x c -c - -o $(MCU_OUT)/state.o && \
 	  printf '#include "wampmcu.h"\nchar size[sizeof(wm_client)];\n' | avr-gcc -mmcu=atmega328p -fno-common -I$(MCU_DIR) -x c -c - -o $(MCU_OUT)/state-avr.o && \
