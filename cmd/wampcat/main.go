@@ -85,6 +85,7 @@ type options struct {
 	payload        client.Payload
 	serializer     codec.Serializer
 	clientCfg      client.Config
+	device         *device // a serial:// URL's, locked
 }
 
 // commandFlags are the flags that mean something to only some commands;
@@ -204,16 +205,15 @@ func (o *options) run(args []string) error {
 	if o.clientCfg, err = o.login.config(o); err != nil {
 		return err
 	}
-	release, err := lockSerial(o.url)
-	if err != nil {
+	if o.device, err = lockSerial(o.url); err != nil {
 		return err
 	}
-	defer release()
+	defer o.device.release()
 	switch o.command {
 	case "publish":
-		return o.once1(ctx, o.publish)
+		return o.oneShot(ctx, o.publish)
 	case "call":
-		return o.once1(ctx, o.call)
+		return o.oneShot(ctx, o.call)
 	case "subscribe":
 		return o.stay(ctx, o.subscriber())
 	default: // register
@@ -323,14 +323,15 @@ func versionString() string {
 func (o *options) connect(ctx context.Context) (*client.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	o.device.discardInput()
 	if isMDNS(o.url) {
 		return dialMDNS(ctx, o.url, o.clientCfg)
 	}
 	return client.Dial(ctx, o.url, o.clientCfg)
 }
 
-// once1 runs a one-shot command on one session.
-func (o *options) once1(ctx context.Context, command func(context.Context, *client.Client) error) error {
+// oneShot runs a command that needs one session, and one request on it.
+func (o *options) oneShot(ctx context.Context, command func(context.Context, *client.Client) error) error {
 	c, err := o.connect(ctx)
 	if err != nil {
 		return err

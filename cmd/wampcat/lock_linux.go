@@ -1,5 +1,3 @@
-//go:build unix
-
 package main
 
 import (
@@ -12,14 +10,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// device is a serial device wampcat holds for itself; nil for other URLs.
+type device struct{ f *os.File }
+
 // lockSerial takes a serial:// URL's device for this wampcat alone, for
 // as long as it runs: a second wampcat on the same line would take half
 // of every reply, and both would fail in ways hard to tell apart. The
 // serial port's own TIOCEXCL does not stop root, so wampcat also holds
-// an flock(2) on the device. Other URLs need no lock.
-func lockSerial(rawURL string) (release func(), err error) {
+// an flock(2) on the device.
+func lockSerial(rawURL string) (*device, error) {
 	if !strings.HasPrefix(rawURL, "serial:") {
-		return func() {}, nil
+		return nil, nil
 	}
 	cfg, err := serial.ParseURL(rawURL)
 	if err != nil {
@@ -41,5 +42,20 @@ func lockSerial(rawURL string) (release func(), err error) {
 		}
 		return nil, fmt.Errorf("serial device %s: lock: %w", cfg.Path, err)
 	}
-	return func() { f.Close() }, nil
+	return &device{f}, nil
+}
+
+// discardInput drops what the line holds from before a new session:
+// the router's late answers to an earlier session or handshake, which
+// the new handshake would take for the router's reply.
+func (d *device) discardInput() {
+	if d != nil {
+		unix.IoctlSetInt(int(d.f.Fd()), unix.TCFLSH, unix.TCIFLUSH)
+	}
+}
+
+func (d *device) release() {
+	if d != nil {
+		d.f.Close()
+	}
 }
