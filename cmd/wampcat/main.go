@@ -223,24 +223,40 @@ func (o *options) run(args []string) error {
 
 // check finds what is wrong with the command line before connecting.
 func (o *options) check() error {
-	var target string
+	for _, check := range []func() error{o.checkArgs, o.checkFlags, o.checkPayload} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkArgs: a known command, with its TOPIC or PROC and no more
+// arguments than it takes.
+func (o *options) checkArgs() error {
 	switch o.command {
 	case "discover":
 		if len(o.commandArgs) > 0 {
 			return usagef("discover: unexpected argument %q", o.commandArgs[0])
 		}
+		return nil
 	case "publish", "call", "subscribe", "register":
-		if len(o.commandArgs) == 0 {
-			return usagef("%s: missing %s", o.command, targetName(o.command))
-		}
-		target = o.commandArgs[0]
-		if rest := o.commandArgs[1:]; len(rest) > 0 && (o.command == "subscribe" || o.command == "register") {
-			return usagef("%s takes one %s; unexpected argument %q", o.command, targetName(o.command), rest[0])
-		}
 	default:
 		return usagef("unknown command %q", o.command)
 	}
-	o.target = target
+	if len(o.commandArgs) == 0 {
+		return usagef("%s: missing %s", o.command, targetName(o.command))
+	}
+	o.target = o.commandArgs[0]
+	if rest := o.commandArgs[1:]; len(rest) > 0 && (o.command == "subscribe" || o.command == "register") {
+		return usagef("%s takes one %s; unexpected argument %q", o.command, targetName(o.command), rest[0])
+	}
+	return nil
+}
+
+// checkFlags: each flag given is for this command, and its value one
+// wampcat knows.
+func (o *options) checkFlags() error {
 	var misplaced error
 	o.fs.Visit(func(f *flag.Flag) {
 		if cmds, ok := commandFlags[f.Name]; ok && !slices.Contains(cmds, o.command) && misplaced == nil {
@@ -260,17 +276,17 @@ func (o *options) check() error {
 	}
 	switch o.match {
 	case "exact", "prefix", "wildcard":
-	default:
-		return usagef("-match %q: want exact, prefix or wildcard", o.match)
+		return nil
 	}
+	return usagef("-match %q: want exact, prefix or wildcard", o.match)
+}
+
+// checkPayload: publish's and call's arguments and -kw as a payload.
+func (o *options) checkPayload() (err error) {
 	if o.command == "publish" || o.command == "call" {
-		p, err := payload(o.commandArgs[1:], o.kw, o.str)
-		if err != nil {
-			return err
-		}
-		o.payload = p
+		o.payload, err = payload(o.commandArgs[1:], o.kw, o.str)
 	}
-	return nil
+	return err
 }
 
 // flagError words the flag package's errors as wampcat's others are.
