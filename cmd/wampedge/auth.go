@@ -56,7 +56,7 @@ type roleConfig struct {
 
 type permissionConfig struct {
 	URI      string   `json:"uri"`
-	Match    string   `json:"match"` // exact (default), prefix, wildcard
+	Match    string   `json:"match" want:"exact (the default), prefix or wildcard"`
 	Allow    []string `json:"allow"` // call, register, publish, subscribe
 	Deny     []string `json:"deny"`
 	Disclose bool     `json:"disclose"` // always disclose callers and publishers under this rule
@@ -124,22 +124,25 @@ func (r realmConfig) policy() (*edge.RealmPolicy, error) {
 // listenerTLS loads a tls:// listener's certificate, and the CA its
 // clients' certificates must be signed by, when it asks for them.
 func (l listenerConfig) listenerTLS() (*tls.Config, error) {
-	if l.TLSCert == "" || l.TLSKey == "" {
-		return nil, errors.New("tls_cert and tls_key are needed for tls://")
+	switch {
+	case l.TLSCert == "":
+		return nil, errors.New("tls_cert: missing; tls:// needs tls_cert and tls_key")
+	case l.TLSKey == "":
+		return nil, errors.New("tls_key: missing; tls:// needs tls_cert and tls_key")
 	}
 	cert, err := tls.LoadX509KeyPair(l.TLSCert, l.TLSKey)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tls_cert: %w", err)
 	}
 	c := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if l.TLSClientCA != "" {
 		pem, err := os.ReadFile(l.TLSClientCA)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("tls_client_ca: %w", err)
 		}
 		c.ClientCAs = x509.NewCertPool()
 		if !c.ClientCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no PEM certificate", l.TLSClientCA)
+			return nil, fmt.Errorf("tls_client_ca: %s holds no PEM certificate", l.TLSClientCA)
 		}
 		c.ClientAuth = tls.RequireAndVerifyClientCert
 	}

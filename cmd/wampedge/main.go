@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -40,7 +41,7 @@ func main() {
 func run(args []string) int {
 	fs := flag.NewFlagSet("wampedge", flag.ContinueOnError)
 	var listens, realms listFlag
-	fs.Var(&listens, "listen", "listen on `URL`: tcp://HOST:PORT, unix:///PATH or serial:///DEVICE?baud=115200 (repeatable; replaces the default listeners)")
+	fs.Var(&listens, "listen", "listen on `URL`: "+forms(listenerSchemes)+"?baud=115200 (repeatable; replaces the default listeners)")
 	fs.Var(&realms, "realm", "serve realm `NAME` (repeatable; replaces the config's realms)")
 	configPath := fs.String("config", "", "read the JSON config `FILE`")
 	check := fs.Bool("check", false, "check the config file and exit")
@@ -49,12 +50,12 @@ func run(args []string) int {
 	hashMethod := fs.String("hash", "", "read a secret from stdin and print what to put in the config instead: `METHOD` ticket or wampcra (a salted hash or key)")
 	boardName := fs.String("board", board, "apply board `NAME`'s runtime defaults (memory limit, queue and message sizes; -boards lists them); the config file overrides them")
 	listBoards := fs.Bool("boards", false, "list the board profiles and exit")
-	debugAddr := fs.String("debug-addr", "", "serve runtime and router counters as JSON on http://`HOST:PORT`/debug/vars (keep it on loopback; default off)")
+	debugAddr := fs.String("debug-addr", "", "serve runtime and router counters on http://`HOST:PORT`/debug/vars (JSON) and /metrics (Prometheus) (keep it on loopback; default off)")
 	useMDNS := fs.Bool("mdns", true, "advertise the TCP listeners on the LAN by mDNS as _wamp._tcp (-mdns=false: do not)")
 	var mdnsIfaces listFlag
 	fs.Var(&mdnsIfaces, "mdns-iface", "advertise only on interface `NAME` (repeatable or a comma list; default every multicast interface)")
 	mdnsName := fs.String("mdns-name", "", "mDNS instance `NAME` (default \"wampedge on HOSTNAME\")")
-	uplinkURL := fs.String("uplink", "", "bridge to the cloud router at `URL` (tcp://, tls://, ws://, wss://); with -uplink-realm")
+	uplinkURL := fs.String("uplink", "", "bridge to the cloud router at `URL` ("+forms(uplinkSchemes)+"); with -uplink-realm")
 	uplinkRealm := fs.String("uplink-realm", "", "the cloud `REALM` of -uplink")
 	uplinkPrefix := fs.String("uplink-prefix", "", "with -uplink: forward topics and procedures under `PREFIX`, both ways, with the same URIs in the cloud (default: all)")
 	fs.Usage = func() {
@@ -91,7 +92,7 @@ func run(args []string) int {
 	if *configPath != "" {
 		var err error
 		if fc, err = loadConfig(*configPath); err != nil {
-			fmt.Fprintln(os.Stderr, "wampedge: config:", err)
+			printLines("wampedge: config: ", err)
 			return 1
 		}
 	} else if *check {
@@ -103,29 +104,27 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "wampedge:", err)
 		return 2
 	}
-	if *check {
-		fmt.Printf("%s: OK\n", *configPath)
-		return 0
-	}
+	// What the flags set, by the config path each replaces: errors about
+	// them name the flag.
+	byFlag := map[string]string{}
 	if len(realms) > 0 {
 		fc.Realms = nil
-		for _, name := range realms {
+		for i, name := range realms {
 			fc.Realms = append(fc.Realms, realmConfig{Name: name})
+			byFlag[fmt.Sprintf("realms[%d]", i)] = fmt.Sprintf("-realm %q", name)
 		}
 	}
 	if len(listens) > 0 {
 		fc.Listeners = nil
-		for _, u := range listens {
+		for i, u := range listens {
 			fc.Listeners = append(fc.Listeners, listenerConfig{URL: u})
+			byFlag[fmt.Sprintf("listeners[%d]", i)] = "-listen " + u
 		}
 	}
-	if len(fc.Listeners) == 0 {
-		for _, u := range defaultListeners {
-			fc.Listeners = append(fc.Listeners, listenerConfig{URL: u})
-		}
-	}
+	fc.Listeners = fc.listeners()
 	if *logLevel != "" {
 		fc.LogLevel = *logLevel
+		byFlag["log_level"] = "-log-level"
 	}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "mdns" {
@@ -133,17 +132,30 @@ func run(args []string) int {
 		}
 	})
 	for _, names := range mdnsIfaces {
-		fc.MDNS.Interfaces = append(fc.MDNS.Interfaces, strings.Split(names, ",")...)
+		for _, name := range strings.Split(names, ",") {
+			byFlag[fmt.Sprintf("mdns.interfaces[%d]", len(fc.MDNS.Interfaces))] = "-mdns-iface"
+			fc.MDNS.Interfaces = append(fc.MDNS.Interfaces, name)
+		}
 	}
 	if *mdnsName != "" {
 		fc.MDNS.Name = *mdnsName
+		byFlag["mdns.name"] = "-mdns-name"
 	}
 	if *uplinkURL != "" || *uplinkRealm != "" {
 		fc.Uplink = simpleUplink(*uplinkURL, *uplinkRealm, *uplinkPrefix)
+		byFlag["uplink.url"], byFlag["uplink.realm"], byFlag["uplink.rules"] = "-uplink", "-uplink-realm", "-uplink-prefix"
 	}
-	if err := fc.check(); err != nil {
-		fmt.Fprintln(os.Stderr, "wampedge:", err)
+	ps := flagProblems(fc.check(), byFlag)
+	if err := checkAddr(*debugAddr); err != nil {
+		ps.add("-debug-addr", "%v", err)
+	}
+	if len(ps) > 0 {
+		printLines("wampedge: ", ps)
 		return 2
+	}
+	if *check {
+		fmt.Printf("%s: OK\n", *configPath)
+		return 0
 	}
 	level, _ := parseLevel(fc.LogLevel)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
@@ -159,17 +171,20 @@ func run(args []string) int {
 	rc := fc.routerConfig()
 	rc.Logger = log
 	rc.Agent = "wampedge-" + version
+	mon := &monitor{}
+	rc.Stats = mon.statsDict
 	r := edge.New(&rc)
+	mon.router = r
 	stopTrim := make(chan struct{})
 	defer close(stopTrim)
 	go trimMemory(stopTrim)
-	if err := serveDebug(*debugAddr, r, log); err != nil {
+	if err := serveDebug(*debugAddr, mon, log); err != nil {
 		log.Error("cannot serve the debug endpoint", "addr", *debugAddr, "err", err)
 		return 1
 	}
 	var network []*rawsocket.Listener // what mDNS advertises
 	for _, l := range fc.Listeners {
-		nl, err := listen(r, fc, l, log)
+		nl, err := listen(r, fc, l, mon, log)
 		if err != nil {
 			log.Error("cannot listen", "url", l.URL, "err", err)
 			r.Close(context.Background())
@@ -191,6 +206,9 @@ func run(args []string) int {
 		r.Close(context.Background())
 		return 1
 	}
+	if up != nil {
+		mon.setUplink(up)
+	}
 
 	got := <-sig
 	log.Info("shutting down", "signal", got.String())
@@ -208,9 +226,9 @@ func run(args []string) int {
 	return 0
 }
 
-// listen starts one listener: a serial line, or TCP, TLS or Unix (which
-// it returns).
-func listen(r *edge.Router, fc *fileConfig, l listenerConfig, log *slog.Logger) (*rawsocket.Listener, error) {
+// listen starts one listener: a serial line (which mon watches), or TCP,
+// TLS or Unix (which it returns).
+func listen(r *edge.Router, fc *fileConfig, l listenerConfig, mon *monitor, log *slog.Logger) (*rawsocket.Listener, error) {
 	lc := fc.listenConfig(l)
 	if strings.HasPrefix(l.URL, "tls:") {
 		t, err := l.listenerTLS()
@@ -230,7 +248,44 @@ func listen(r *edge.Router, fc *fileConfig, l listenerConfig, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	mon.addLine(sl)
 	return nil, r.ServeListener(sl)
+}
+
+// printLines prints each line of err after prefix.
+func printLines(prefix string, err error) {
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintln(os.Stderr, prefix+line)
+	}
+}
+
+// flagProblems are the problems check found, with the paths of what a
+// flag set replaced by the flag's name.
+func flagProblems(err error, byFlag map[string]string) problems {
+	var ps problems
+	if !errors.As(err, &ps) {
+		return nil
+	}
+	for i, p := range ps {
+		for path, name := range byFlag {
+			if p.path == path || strings.HasPrefix(p.path, path+".") || strings.HasPrefix(p.path, path+"[") {
+				ps[i].path = name
+			}
+		}
+	}
+	return ps
+}
+
+// checkAddr checks a HOST:PORT flag; empty is off.
+func checkAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT such as 127.0.0.1:6060, got %q", addr)
+	}
+	return checkPort(port)
 }
 
 func realmNames(c edge.Config) string {

@@ -195,17 +195,17 @@ func TestCommandLine(t *testing.T) {
 		{"help", []string{"-h"}, 0, nil, []string{"usage: wampedge", "tcp://0.0.0.0:8080", DefaultSocket, "-listen"}},
 		{"check good", []string{"-check", "-config", good}, 0, []string{good + ": OK\n"}, nil},
 		{"check bad field", []string{"-check", "-config", bad}, 1, nil, []string{bad, "listeners[1].socket_mode", `"rw"`}},
-		{"check bad type", []string{"-check", "-config", badType}, 1, nil, []string{"line 3", "field limits.queue_bytes"}},
+		{"check bad type", []string{"-check", "-config", badType}, 1, nil, []string{"line 3", "limits.queue_bytes: want a size in bytes"}},
 		{"check missing file", []string{"-config", missing, "-check"}, 1, nil, []string{missing}},
 		{"bad config without check", []string{"-config", bad}, 1, nil, []string{"listeners[1].socket_mode"}},
 		{"check without config", []string{"-check"}, 2, nil, []string{"-check needs -config"}},
 		{"unexpected argument", []string{"extra"}, 2, nil, []string{`unexpected argument "extra"`}},
 		{"argument after flags", []string{"-check", "-config", good, "extra"}, 2, nil, []string{`unexpected argument "extra"`}},
 		{"unknown flag", []string{"-bogus"}, 2, nil, []string{"-bogus"}},
-		{"bad -listen", []string{"-listen", "http://127.0.0.1:1"}, 2, nil, []string{"listeners[0].url"}},
-		{"second -listen bad", []string{"-listen", "tcp://127.0.0.1:1", "-listen", "unix://"}, 2, nil, []string{"listeners[1].url"}},
-		{"bad -realm", []string{"-realm", "a", "-realm", "bad realm"}, 2, nil, []string{"realms[1]", `"bad realm"`}},
-		{"bad -log-level", []string{"-log-level", "loud"}, 2, nil, []string{"log_level", `"loud"`}},
+		{"bad -listen", []string{"-listen", "http://127.0.0.1:1"}, 2, nil, []string{"wampedge: -listen http://127.0.0.1:1: want tcp://"}},
+		{"second -listen bad", []string{"-listen", "tcp://127.0.0.1:1", "-listen", "unix://"}, 2, nil, []string{"wampedge: -listen unix://: "}},
+		{"bad -realm", []string{"-realm", "a", "-realm", "bad realm"}, 2, nil, []string{`wampedge: -realm "bad realm": "bad realm" is not a valid URI`}},
+		{"bad -log-level", []string{"-log-level", "loud"}, 2, nil, []string{`wampedge: -log-level: "loud"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := startDaemon(t, tc.args...)

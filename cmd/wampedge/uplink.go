@@ -6,20 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/wampedge/wampedge/codec"
 	"github.com/wampedge/wampedge/edge"
 	"github.com/wampedge/wampedge/edge/client"
 	"github.com/wampedge/wampedge/edge/uplink"
+	"github.com/wampedge/wampedge/serial"
 )
 
 // uplinkConfig is the config file's "uplink" object: the bridge to a
 // cloud router (see edge/uplink).
 type uplinkConfig struct {
-	URL         string       `json:"url"`   // tcp://, tls://, ws:// or wss://
+	URL         string       `json:"url"`   // one of uplinkSchemes
 	Realm       string       `json:"realm"` // in the cloud
-	Serializer  string       `json:"serializer"`
+	Serializer  string       `json:"serializer" want:"msgpack or json"`
 	LocalRealm  string       `json:"local_realm"`
 	AuthID      string       `json:"authid"`
 	AuthRole    string       `json:"authrole"`
@@ -30,7 +35,7 @@ type uplinkConfig struct {
 	BackoffMin  duration     `json:"backoff_min"`
 	BackoffMax  duration     `json:"backoff_max"`
 	QueueEvents int          `json:"queue_events"`
-	QueueBytes  int          `json:"queue_bytes"`
+	QueueBytes  int          `json:"queue_bytes" want:"a size in bytes such as 4194304"`
 	CallTimeout duration     `json:"call_timeout"`
 	Rules       []ruleConfig `json:"rules"`
 }
@@ -44,17 +49,17 @@ type tlsConfig struct {
 }
 
 type ruleConfig struct {
-	Direction string `json:"direction"` // topics_out, topics_in, procedures_out, procedures_in
+	Direction string `json:"direction" want:"topics_out, topics_in, procedures_out or procedures_in"`
 	Local     string `json:"local"`
 	Cloud     string `json:"cloud"`
-	Match     string `json:"match"` // prefix (default), exact, wildcard
+	Match     string `json:"match" want:"prefix (the default), exact or wildcard"`
 }
 
 // simpleUplink is what -uplink URL -uplink-realm NAME -uplink-prefix P
 // mean: everything under P, both ways, with the same URIs in the cloud.
 func simpleUplink(url, realm, prefix string) uplinkConfig {
 	c := uplinkConfig{URL: url, Realm: realm}
-	for _, d := range []uplink.Direction{uplink.TopicsOut, uplink.TopicsIn, uplink.ProceduresOut, uplink.ProceduresIn} {
+	for _, d := range uplinkDirections {
 		c.Rules = append(c.Rules, ruleConfig{Direction: string(d), Local: prefix, Cloud: prefix})
 	}
 	return c
@@ -128,26 +133,85 @@ func (t tlsConfig) config() (*tls.Config, error) {
 }
 
 // check validates the uplink object without starting anything.
-func (c *uplinkConfig) check() error {
-	if c.URL == "" && c.Realm == "" && len(c.Rules) == 0 {
-		return nil // no uplink
+func (c *uplinkConfig) check(ps *problems) {
+	if reflect.ValueOf(*c).IsZero() {
+		return // no uplink
 	}
-	if c.URL == "" || c.Realm == "" {
-		return errors.New("uplink: needs both url and realm")
+	before := len(*ps)
+	if err := checkUplinkURL(c.URL); err != nil {
+		ps.add("uplink.url", "%v", err)
+	}
+	if c.Realm == "" {
+		ps.add("uplink.realm", "missing; want the realm to join in the cloud")
 	}
 	for _, d := range []struct {
 		field string
 		d     duration
 	}{{"backoff_min", c.BackoffMin}, {"backoff_max", c.BackoffMax}, {"call_timeout", c.CallTimeout}} {
 		if _, err := d.d.parse(); err != nil {
-			return fmt.Errorf("uplink.%s: %v", d.field, err)
+			ps.add("uplink."+d.field, "%v", err)
+		}
+	}
+	for i, r := range c.Rules {
+		at := fmt.Sprintf("uplink.rules[%d]", i)
+		if !slices.Contains(uplinkDirections, uplink.Direction(r.Direction)) {
+			ps.add(at+".direction", "want %s, got %q", orList(directionNames()), r.Direction)
+		}
+		if r.Match != "" && !slices.Contains(uplinkMatches, r.Match) {
+			ps.add(at+".match", "want %s, got %q", orList(uplinkMatches), r.Match)
 		}
 	}
 	cfg, err := c.config("realm1", nil)
 	if err != nil {
+		ps.addErr("", err)
+		return
+	}
+	if len(*ps) == before { // what is left for the bridge to say
+		if err := uplink.Check(cfg); err != nil {
+			ps.addErr("uplink", errors.New(strings.TrimPrefix(err.Error(), "uplink: ")))
+		}
+	}
+}
+
+// What the bridge's rules take (edge/uplink).
+var (
+	uplinkDirections = []uplink.Direction{uplink.TopicsOut, uplink.TopicsIn, uplink.ProceduresOut, uplink.ProceduresIn}
+	uplinkMatches    = []string{uplink.MatchPrefix, uplink.MatchExact, uplink.MatchWildcard}
+)
+
+func directionNames() []string {
+	var names []string
+	for _, d := range uplinkDirections {
+		names = append(names, string(d))
+	}
+	return names
+}
+
+// checkUplinkURL: a URL the uplink's dialer takes, with the port that
+// RawSocket over TCP needs (WebSocket has its defaults, 80 and 443).
+func checkUplinkURL(u string) error {
+	scheme, err := urlScheme(u, uplinkSchemes)
+	if err != nil {
 		return err
 	}
-	return uplink.Check(cfg)
+	switch scheme {
+	case "serial":
+		if _, err := serial.ParseURL(u); err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "serial: "))
+		}
+	case "ws", "wss":
+		pu, _ := url.Parse(u)
+		if pu.Hostname() == "" {
+			return fmt.Errorf("%q has no host; want %s", u, urlForms[scheme])
+		}
+		if pu.Port() != "" {
+			return checkDialPort(pu.Port())
+		}
+	default:
+		_, err := parseRawSocketURL(u, checkDialPort)
+		return err
+	}
+	return nil
 }
 
 // startUplink starts the bridge when the config has one.
