@@ -314,8 +314,17 @@ func runFuzzSessions(t *testing.T, in *fuzzInput) {
 	for i := range peers {
 		connect(i)
 	}
+	last := 0
 	for step := 0; step < 300 && !in.done(); step++ {
 		i := in.n(fuzzPeers)
+		// A reader told that more is buffered holds the broker's read
+		// lock for the rest of its burst, as the Transport contract
+		// allows (Buffered: ReadMsg returns at once), so the next step
+		// is that peer's, as the next frame of a real burst would be.
+		if peers[last].pipe.more.Load() && !peers[last].pipe.isClosed() {
+			i = last
+		}
+		last = i
 		p := peers[i]
 		switch act := in.n(fuzzActions); act {
 		case fuzzHello:
@@ -345,6 +354,13 @@ func runFuzzSessions(t *testing.T, in *fuzzInput) {
 			p.pipe.stalled.Store(!p.pipe.stalled.Load())
 		default:
 			p.send(t, in.request(fuzzActTypes[act]), in)
+		}
+	}
+	// A burst the input left open ends with its connection: its next
+	// frame was never going to come, and a real one would be buffered.
+	for _, p := range peers {
+		if p.pipe.more.Load() {
+			p.pipe.Close()
 		}
 	}
 	// The end: the router shuts down, or every connection is lost.
