@@ -69,6 +69,7 @@ func (s *session) expire(inv uint64, d time.Duration) {
 		return
 	}
 	p.rec.end(p.recGen)
+	s.router.countCallError(errTimeout, classOther)
 	s.router.post(p.caller, &codec.Error{RequestType: codec.TypeCall, Request: p.request,
 		Error: []byte(errTimeout), Args: errorArgs(fmt.Sprintf("the call got no answer within %v", d))})
 	if s.calleeCancel {

@@ -106,10 +106,11 @@ func (s *session) readUnlock(b *broker) {
 	b.mu.RUnlock()
 }
 
-// endBurst ends what one read brought in: the staged events are queued,
-// the broker let go, the session no longer busy (Router.Close), and
-// each queue written to written out.
+// endBurst ends what one read brought in: the counts are shown to
+// Stats, the staged events queued, the broker let go, the session no
+// longer busy (Router.Close), and each queue written to written out.
 func (s *session) endBurst() {
+	s.showCounts() // first: a peer that has the events sees them counted
 	s.commitRuns()
 	s.unlockBroker()
 	s.busy.Store(false)

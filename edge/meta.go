@@ -78,7 +78,7 @@ func badArgument(format string, a ...any) error {
 	return &metaError{errInvalidArgument, fmt.Sprintf(format, a...)}
 }
 
-// metaCall answers a CALL to a wamp. procedure.
+// metaCall answers a CALL to a wamp. procedure, or to wampedge.stats.
 func (s *session) metaCall(c *codec.Call) {
 	var args []any
 	var kwargs map[string]any
@@ -123,6 +123,10 @@ func (s *session) metaCall(c *codec.Call) {
 type metaProcedure func(rl *realm, caller *session, args []any, kwargs map[string]any) (any, error)
 
 var metaProcedures = map[string]metaProcedure{
+	StatsProcedure: func(_ *realm, caller *session, _ []any, _ map[string]any) (any, error) {
+		caller.showCounts() // the calls of this burst so far, this one included
+		return caller.router.statsResult(), nil
+	},
 	"wamp.session.count": func(rl *realm, _ *session, args []any, kwargs map[string]any) (any, error) {
 		return len(rl.sessionsWith(args)), nil
 	},

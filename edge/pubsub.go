@@ -56,6 +56,7 @@ func (s *session) onPublish(msg []byte) bool {
 // that matches the topic: encoded once per subscription (and serializer),
 // since the subscription ID and, for patterns, the topic differ.
 func (s *session) publish(p *codec.Publish, publication uint64) {
+	s.counted.published++
 	b := &s.realm.broker
 	if s.popts.Retain { // rare: keeping it takes the lock for writing
 		s.unlockBroker()
@@ -74,6 +75,7 @@ func (s *session) publish(p *codec.Publish, publication uint64) {
 	o := &s.popts
 	excludeMe := o.ExcludeMe.Or(true)
 	filtered := len(o.Exclude)+len(o.ExcludeAuthID)+len(o.ExcludeAuthRole)+len(o.Eligible)+len(o.EligibleAuthID)+len(o.EligibleAuthRole) > 0
+	delivered := 0
 	for _, sub := range s.matched {
 		// Field by field: a composite literal here was built aside and
 		// copied, and the copy stalled on the stores that built it.
@@ -88,9 +90,12 @@ func (s *session) publish(p *codec.Publish, publication uint64) {
 			}
 			if err := s.deliver(dest, &s.out, true); err != nil {
 				s.router.droppedEvents.Add(1)
+			} else {
+				delivered++
 			}
 		}
 	}
+	s.counted.delivered += uint64(delivered)
 }
 
 // eventDetails encodes EVENT.Details into s.details: the concrete topic

@@ -73,6 +73,11 @@ type Config struct {
 	MaxRetained      int
 	MaxRetainedBytes int
 
+	// Stats, if set, makes the dict wampedge.stats answers from the
+	// router's figures, adding those of the rest of the process; nil
+	// answers with Stats.Dict.
+	Stats func(Stats) Dict
+
 	// Agent is announced in WELCOME.
 	Agent string
 	// Logger receives the router's log; nil discards it.
@@ -172,15 +177,6 @@ type Transport interface {
 	Close() error
 }
 
-// Stats are the router's counters.
-type Stats struct {
-	Sessions           int    // sessions now joined to a realm
-	AuthFailures       uint64 // joins refused for a wrong secret or signature
-	SlowConsumerKills  uint64 // sessions disconnected for a full queue
-	DroppedEvents      uint64 // events dropped: queue full (drop policy) or too large for the peer
-	ProtocolViolations uint64 // sessions aborted for protocol violations
-}
-
 // Router is a WAMP router: realms, sessions, a broker and a dealer per
 // realm. All methods are safe for concurrent use.
 type Router struct {
@@ -205,6 +201,11 @@ type Router struct {
 	slowKills     atomic.Uint64
 	droppedEvents atomic.Uint64
 	violations    atomic.Uint64
+	callErrors    [numClasses]atomic.Uint64 // by class (stats.go)
+
+	// The counts of the sessions that ended (stats.go), under mu.
+	ended      counts
+	endedBytes [2]uint64 // received, sent
 }
 
 // New returns a router; nil means the embedded default configuration.
@@ -319,6 +320,7 @@ func (r *Router) serveFrom(t Transport, listener string, internal bool) {
 	s := newSession(r, t)
 	s.internal = internal
 	s.listener = listener
+	s.transport = transportOf(listener, internal)
 	if !r.track(s) {
 		t.Close()
 		return
@@ -343,6 +345,7 @@ func (r *Router) track(s *session) bool {
 
 func (r *Router) untrack(s *session) {
 	r.mu.Lock()
+	r.foldLocked(s)
 	shrink.Delete(&r.sessions, &r.peaks[0], s)
 	shrink.Delete(&r.ids, &r.peaks[1], s.id)
 	r.mu.Unlock()
@@ -379,22 +382,6 @@ func (r *Router) realm(name []byte) *realm {
 	r.realms[rl.name] = rl
 	r.log.Info("realm created", "realm", rl.name)
 	return rl
-}
-
-// Stats returns the router's counters.
-func (r *Router) Stats() Stats {
-	st := Stats{
-		AuthFailures:       r.authFailures.Load(),
-		SlowConsumerKills:  r.slowKills.Load(),
-		DroppedEvents:      r.droppedEvents.Load(),
-		ProtocolViolations: r.violations.Load(),
-	}
-	r.mu.Lock()
-	for _, rl := range r.realms {
-		st.Sessions += rl.count()
-	}
-	r.mu.Unlock()
-	return st
 }
 
 // Close shuts the router down: listeners close (a Unix socket file is

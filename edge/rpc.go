@@ -52,6 +52,10 @@ func (s *session) onRegister(msg []byte) bool {
 		s.replyError(codec.TypeRegister, m.Request, errInvalidURI, fmt.Sprintf("%q: the wamp. namespace is reserved for the router", m.Procedure))
 		return true
 	}
+	if string(m.Procedure) == StatsProcedure {
+		s.replyError(codec.TypeRegister, m.Request, errProcedureExists, StatsProcedure+" is the router's own")
+		return true
+	}
 	if ok, _ := s.allowed(ActionRegister, m.Procedure); !ok {
 		s.replyError(codec.TypeRegister, m.Request, errNotAuthorized, notAuthorized(ActionRegister, m.Procedure, s.authrole))
 		return true
@@ -126,6 +130,7 @@ func (s *session) onCall(msg []byte) bool {
 	if handled, ok := s.callChunk(c, o.Progress); handled {
 		return ok
 	}
+	s.counted.calls++
 	if problem := s.checkURI(c.Procedure, false); problem != "" {
 		s.replyError(codec.TypeCall, c.Request, errInvalidURI, problem)
 		return true
@@ -138,7 +143,7 @@ func (s *session) onCall(msg []byte) bool {
 	if disclose {
 		o.DiscloseMe = true
 	}
-	if reserved(c.Procedure) {
+	if reserved(c.Procedure) || string(c.Procedure) == StatsProcedure {
 		s.metaCall(c)
 		return true
 	}
@@ -389,6 +394,7 @@ func (s *session) onError(msg []byte) bool {
 		}
 		return s.violation(fmt.Sprintf("ERROR for INVOCATION %d, which the router never sent", e.Request))
 	}
+	s.router.countCallError(string(e.Error), classApplication)
 	m := codec.Error{RequestType: codec.TypeCall, Request: p.request, Error: e.Error, Args: e.Args, Kwargs: e.Kwargs}
 	s.out.set(m.Append(s.out.msg[:0]))
 	if err := s.deliver(p.caller, &s.out, false); err != nil && !errors.Is(err, errGone) {

@@ -60,16 +60,19 @@ type session struct {
 	// may forward the identity of the peers it acts for (forward_for).
 	internal bool
 
-	listener string       // the URL of the listener it came in on
-	agent    string       // HELLO.Details.agent
-	pending  *challenge   // the CHALLENGE sent, until AUTHENTICATE
-	perms    *permissions // the role's; nil: everything allowed
+	listener  string       // the URL of the listener it came in on
+	transport string       // its scheme, for Stats
+	agent     string       // HELLO.Details.agent
+	pending   *challenge   // the CHALLENGE sent, until AUTHENTICATE
+	perms     *permissions // the role's; nil: everything allowed
 
 	testaments    [2][]testament // detached, destroyed; owned by the reader
 	killedQuietly atomic.Bool    // by wamp.session.kill_all: no testaments
 
 	// Owned by the reader goroutine.
 	*scratch
+	counted      counts      // what it routed (stats.go)
+	shown        shownCounts // counted, as Stats reads it
 	json         codec.Codec
 	dirty        []*session // sessions queued to since the last flush
 	lockedBroker *broker    // read-locked for the burst (burst.go)
@@ -623,6 +626,9 @@ func (s *session) replyError(t codec.Type, request uint64, uri, message string) 
 }
 
 func (s *session) sendError(dest *session, t codec.Type, request uint64, uri, message string) {
+	if t == codec.TypeCall {
+		s.router.countCallError(uri, classOther)
+	}
 	args := msgp.AppendArrayHeader(nil, 1)
 	args = msgp.AppendString(args, message)
 	m := codec.Error{RequestType: t, Request: request, Error: []byte(uri), Args: args}

@@ -80,14 +80,16 @@ type Conn struct {
 	onClose      func()        // the listener's, once
 	lastRead     int           // bytes the last read brought, of what it could
 	lastRoom     int
-	reads        int        // reads since the buffer last changed size, up to shrinkAfter
-	largestRead  int        // the most one of them brought
-	ka           *keepalive // the router's PINGs to a silent peer; nil: none
+	reads        int           // reads since the buffer last changed size, up to shrinkAfter
+	largestRead  int           // the most one of them brought
+	ka           *keepalive    // the router's PINGs to a silent peer; nil: none
+	received     atomic.Uint64 // bytes read after the handshake; written by the reader alone
 
-	wmu    sync.Mutex
-	wbuf   []byte // frames being written, header and body together (under wmu)
-	wsent  int    // wbuf[:wsent] is sent; the rest waits for the next write
-	closed atomic.Bool
+	wmu     sync.Mutex
+	wbuf    []byte        // frames being written, header and body together (under wmu)
+	wsent   int           // wbuf[:wsent] is sent; the rest waits for the next write
+	written atomic.Uint64 // bytes written after the handshake; written under wmu
+	closed  atomic.Bool
 
 	// A socket's writes that do not wait (TryWriteMsgs); nil when rw is
 	// not a socket. rawWrite is made once: a closure per write would be
@@ -105,6 +107,10 @@ func newConn(rw io.ReadWriter, s codec.Serializer, recvMax, sendMax int) *Conn {
 	}
 	return c
 }
+
+// Bytes reports the bytes read and written on the connection since the
+// handshake, frame headers included; safe to call at any time.
+func (c *Conn) Bytes() (received, sent uint64) { return c.received.Load(), c.written.Load() }
 
 // Serializer is the serializer the handshake agreed on.
 func (c *Conn) Serializer() codec.Serializer { return c.serializer }
@@ -264,6 +270,7 @@ func (c *Conn) fill() error {
 	c.lastRead, c.lastRoom = n, len(c.rbuf)-c.w
 	c.w += n
 	if n > 0 {
+		c.received.Add(uint64(n))
 		if c.ka != nil {
 			c.ka.touch()
 		}
@@ -376,6 +383,7 @@ func (c *Conn) writeSome(fd uintptr) bool {
 		n, err := writeFD(fd, c.wbuf[c.wsent:])
 		if n > 0 {
 			c.wsent += n
+			c.written.Add(uint64(n))
 		}
 		switch {
 		case err == errInterrupted:
@@ -432,6 +440,7 @@ func (c *Conn) flushLocked() error {
 	}
 	n, err := c.rw.Write(c.wbuf[c.wsent:])
 	c.wsent += n
+	c.written.Add(uint64(n))
 	if err == nil {
 		c.sent()
 	}

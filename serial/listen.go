@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wampedge/wampedge/codec"
@@ -37,6 +38,8 @@ type Listener struct {
 	lc     ListenConfig
 	log    *slog.Logger
 	counts Counts
+
+	state atomic.Int32 // a LineState
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -71,12 +74,47 @@ func NewListener(cfg Config, lc ListenConfig) (*Listener, error) {
 
 func (l *Listener) String() string { return l.cfg.URL() }
 
+// Device is the path of the listener's device.
+func (l *Listener) Device() string { return l.cfg.Path }
+
+// LineState is what a listener's line is doing.
+type LineState int32
+
+// Line states, in the order LineStates lists them.
+const (
+	LineAbsent  LineState = iota // the device is not open: not there (yet), or gone; Serve retries
+	LineWaiting                  // open, waiting for a RawSocket handshake
+	LineSession                  // a session runs on it
+	LineClosed                   // the listener is closed
+)
+
+// LineStates are every state, for those that show one gauge per state.
+var LineStates = []LineState{LineAbsent, LineWaiting, LineSession, LineClosed}
+
+func (s LineState) String() string {
+	switch s {
+	case LineAbsent:
+		return "absent"
+	case LineWaiting:
+		return "waiting"
+	case LineSession:
+		return "session"
+	}
+	return "closed"
+}
+
+// State is what the line is doing now; safe to call at any time.
+func (l *Listener) State() LineState { return LineState(l.state.Load()) }
+
+func (l *Listener) setState(s LineState) { l.state.Store(int32(s)) }
+
 // Counts are the listener's counters.
 func (l *Listener) Counts() *Counts { return &l.counts }
 
 // Serve opens the device and serves sessions on it until Close; handle
 // runs each session and returns when it is over.
 func (l *Listener) Serve(handle func(*rawsocket.Conn)) error {
+	defer l.setState(LineClosed)
 	mode, _ := l.cfg.mode()
 	backoff := minBackoff
 	waiting := false
@@ -114,6 +152,7 @@ func (l *Listener) Serve(handle func(*rawsocket.Conn)) error {
 		waiting, backoff = false, minBackoff
 		ln := newLine(port, l.cfg.Framing, &l.counts)
 		err = l.serveLine(ln, handle)
+		l.setState(LineAbsent)
 		l.setPort(nil)
 		port.Close()
 		select {
@@ -150,6 +189,7 @@ func (l *Listener) setPort(p io.Closer) bool {
 // the device fails (its error) or the listener closes (nil).
 func (l *Listener) serveLine(ln *line, handle func(*rawsocket.Conn)) error {
 	for {
+		l.setState(LineWaiting)
 		if err := ln.findHandshake(l.closed); err != nil {
 			if errors.Is(err, errDetached) {
 				return nil
@@ -163,6 +203,7 @@ func (l *Listener) serveLine(ln *line, handle func(*rawsocket.Conn)) error {
 			continue
 		}
 		l.counts.Sessions.Add(1)
+		l.setState(LineSession)
 		l.log.Info("serial session starting", "serializer", codec.Serializer(conn.Serializer()).String())
 		handle(conn)
 		conn.Close()

@@ -24,15 +24,17 @@ const debugPath = "/debug/vars"
 // silent client holds no goroutine for long.
 const debugTimeout = 5 * time.Second
 
-// serveDebug serves GET /debug/vars on addr (HOST:PORT; meant for
-// loopback) until the process ends: expvar's JSON with "cmdline",
-// "goroutines" (runtime.NumGoroutine), "memstats" (runtime.MemStats) and
-// "router" (the router's Stats). An empty addr serves nothing.
+// serveDebug serves GET /debug/vars and /metrics on addr (HOST:PORT;
+// meant for loopback) until the process ends. /debug/vars is expvar's
+// JSON with "cmdline", "goroutines" (runtime.NumGoroutine), "memstats"
+// (runtime.MemStats) and "router" (the router's Stats); /metrics is the
+// monitor's figures for Prometheus (metrics.go). An empty addr serves
+// nothing.
 //
 // It speaks just enough HTTP/1.1 for curl and the benchmark harness:
 // net/http with expvar would add about 1.1 MB to the stripped binary,
 // 18% of it, for a page nobody opens on most boards.
-func serveDebug(addr string, r *edge.Router, log *slog.Logger) error {
+func serveDebug(addr string, m *monitor, log *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}
@@ -40,7 +42,7 @@ func serveDebug(addr string, r *edge.Router, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("debug endpoint", "url", "http://"+ln.Addr().String()+debugPath)
+	log.Info("debug endpoint", "url", "http://"+ln.Addr().String()+debugPath, "metrics", "http://"+ln.Addr().String()+metricsPath)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -52,14 +54,14 @@ func serveDebug(addr string, r *edge.Router, log *slog.Logger) error {
 				time.Sleep(100 * time.Millisecond) // out of descriptors, say: try again later
 				continue
 			}
-			go answerDebug(c, r)
+			go answerDebug(c, m)
 		}
 	}()
 	return nil
 }
 
 // answerDebug reads one request and answers it, then closes the connection.
-func answerDebug(c net.Conn, r *edge.Router) {
+func answerDebug(c net.Conn, m *monitor) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(debugTimeout))
 	br := bufio.NewReaderSize(c, 1024)
@@ -79,18 +81,17 @@ func answerDebug(c net.Conn, r *edge.Router) {
 	method, target, _ := strings.Cut(strings.TrimSpace(line), " ")
 	target, _, _ = strings.Cut(target, " ")
 	target, _, _ = strings.Cut(target, "?")
-	status, body := "200 OK", []byte(nil)
+	status, ctype, body := "200 OK", "text/plain; charset=utf-8", []byte(nil)
 	switch {
 	case method != "GET" && method != "HEAD":
 		status, body = "405 Method Not Allowed", []byte("GET only\n")
-	case target != debugPath:
-		status, body = "404 Not Found", []byte("only "+debugPath+" is here\n")
+	case target == debugPath:
+		ctype, body = "application/json; charset=utf-8", debugVars(m.router)
+	case target == metricsPath:
+		f := m.gather(m.router.Stats())
+		ctype, body = metricsType, f.prometheus()
 	default:
-		body = debugVars(r)
-	}
-	ctype := "text/plain; charset=utf-8"
-	if status == "200 OK" {
-		ctype = "application/json; charset=utf-8"
+		status, body = "404 Not Found", []byte("only "+debugPath+" and "+metricsPath+" are here\n")
 	}
 	fmt.Fprintf(c, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", status, ctype, len(body))
 	if method != "HEAD" {

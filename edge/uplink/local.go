@@ -16,7 +16,7 @@ func (u *Uplink) setUpLocal() error {
 	ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)
 	defer cancel()
 	_, err := u.local.Register(ctx, StatusProc, func(context.Context, *client.Invocation) (client.Payload, error) {
-		return client.Args(u.Status()), nil
+		return client.Args(u.status()), nil
 	})
 	if err != nil {
 		return fmt.Errorf("uplink: registering %s: %w", StatusProc, err)

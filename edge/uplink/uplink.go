@@ -29,15 +29,20 @@ const (
 	ErrUnavailable = "wampedge.error.uplink_unavailable"
 )
 
-// States of the cloud session. Failed attempts do not change the state
-// (their reason is in the status as last_error): a cloud that is down for
-// a week is one state change, not one per retry.
+// States of the cloud session, in the order States lists them. Each
+// attempt to connect announces connecting; failed attempts change
+// nothing else (their reason is in the status as last_error), and the
+// log has a line per state change and per distinct reason: a cloud
+// that is down for a week is not a line per retry.
 const (
-	StateConnecting   = "connecting"   // from Start until the first session
+	StateConnecting   = "connecting"   // an attempt to join the cloud is under way
 	StateConnected    = "connected"    // joined; mappings in place
-	StateDisconnected = "disconnected" // a session was lost; reconnecting with backoff
+	StateDisconnected = "disconnected" // a session was lost; waiting to retry with backoff
 	StateClosed       = "closed"       // Close was called
 )
+
+// States are every state, for those that show one gauge per state.
+var States = []string{StateConnecting, StateConnected, StateDisconnected, StateClosed}
 
 // Config configures a bridge.
 type Config struct {
@@ -201,6 +206,7 @@ func (u *Uplink) run() {
 			}
 			delay = min(2*delay, u.cfg.BackoffMax)
 		}
+		u.announce(StateConnecting, "")
 		cloud, err := u.dial()
 		if err != nil {
 			u.failed(err)
@@ -411,41 +417,91 @@ func (u *Uplink) errText() string {
 }
 
 // setState records and announces a state change: a log line, and an
-// event on wampedge.uplink.on_state.
+// event on wampedge.uplink.on_state. Staying in a state announces
+// nothing.
 func (u *Uplink) setState(state, reason string) {
 	u.mu.Lock()
-	if u.state == state {
-		u.mu.Unlock()
-		return
-	}
-	u.state, u.since = state, time.Now()
+	same := u.state == state
 	u.mu.Unlock()
-	u.log.Info("uplink: "+state, "reason", reason)
-	ev := map[string]any{"state": state, "since": u.since.UTC().Format(time.RFC3339Nano), "url": u.cfg.URL, "realm": u.cfg.Realm}
+	if !same {
+		u.announce(state, reason)
+	}
+}
+
+// announce records a state and publishes it on wampedge.uplink.on_state,
+// even when it is the state already (connecting, at each attempt); the
+// log has a line only when the state changed, with the reason if any.
+func (u *Uplink) announce(state, reason string) {
+	u.mu.Lock()
+	changed := u.state != state
+	if changed {
+		u.state, u.since = state, time.Now()
+	}
+	since, reconnects := u.since, u.reconnects
+	u.mu.Unlock()
+	if changed {
+		if reason != "" {
+			u.log.Info("uplink: "+state, "reason", reason)
+		} else {
+			u.log.Info("uplink: " + state)
+		}
+	}
+	ev := edge.Dict{
+		{Key: "state", Value: state},
+		{Key: "since", Value: since.UTC().Format(time.RFC3339Nano)},
+		{Key: "url", Value: u.cfg.URL},
+		{Key: "realm", Value: u.cfg.Realm},
+		{Key: "reconnects", Value: reconnects},
+	}
 	if reason != "" {
-		ev["reason"] = reason
+		ev = append(ev, edge.Field{Key: "reason", Value: reason})
 	}
 	u.local.Publish(context.Background(), StateTopic, client.Args(ev), client.PublishOptions{})
 }
 
-// Status is what wampedge.uplink.status answers.
-func (u *Uplink) Status() map[string]any {
+// Status is what wampedge.uplink.status answers, as a map.
+func (u *Uplink) Status() map[string]any { return u.status().Map() }
+
+// status is what wampedge.uplink.status answers, its keys in a fixed
+// order.
+func (u *Uplink) status() edge.Dict {
 	queued, dropped, eventsOut := u.queue.counts()
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	s := map[string]any{
-		"state": u.state, "since": u.since.UTC().Format(time.RFC3339Nano),
-		"url": u.cfg.URL, "realm": u.cfg.Realm, "reconnects": u.reconnects,
-		"queued": queued, "dropped": int64(dropped),
-		"forwarded": map[string]any{
-			"events_out": int64(eventsOut), "events_in": int64(u.eventsIn.Load()),
-			"calls_out": int64(u.callsOut.Load()), "calls_in": int64(u.callsIn.Load()),
-		},
+	s := edge.Dict{
+		{Key: "state", Value: u.state},
+		{Key: "since", Value: u.since.UTC().Format(time.RFC3339Nano)},
+		{Key: "url", Value: u.cfg.URL},
+		{Key: "realm", Value: u.cfg.Realm},
+		{Key: "reconnects", Value: u.reconnects},
+		{Key: "queued", Value: queued},
+		{Key: "dropped", Value: int64(dropped)},
+		{Key: "forwarded", Value: edge.Dict{
+			{Key: "events_out", Value: int64(eventsOut)},
+			{Key: "events_in", Value: int64(u.eventsIn.Load())},
+			{Key: "calls_out", Value: int64(u.callsOut.Load())},
+			{Key: "calls_in", Value: int64(u.callsIn.Load())},
+		}},
 	}
 	if u.lastErr != "" {
-		s["last_error"] = u.lastErr
+		s = append(s, edge.Field{Key: "last_error", Value: u.lastErr})
 	}
 	return s
+}
+
+// Figures are the bridge's state and queue, for metrics.
+type Figures struct {
+	State   string
+	Queued  int    // events waiting for the cloud
+	Dropped uint64 // events the full queue dropped
+}
+
+// Figures returns the bridge's state and queue.
+func (u *Uplink) Figures() Figures {
+	queued, dropped, _ := u.queue.counts()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return Figures{State: u.state, Queued: queued, Dropped: dropped}
 }
 
 // cloudSession returns the cloud session, or nil while disconnected.
