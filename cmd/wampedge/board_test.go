@@ -81,15 +81,22 @@ func TestVersionString(t *testing.T) {
 	saved := [3]string{version, commit, board}
 	t.Cleanup(func() { version, commit, board = saved[0], saved[1], saved[2] })
 	for _, tc := range []struct{ version, commit, board, want string }{
-		{"dev", "", "", "wampedge dev"},
-		{"v1.2.0", "abc1234", "", "wampedge v1.2.0 (commit abc1234)"},
+		{"v1.2.0", "abc1234", "", "wampedge v1.2.0 (commit abc1234, board none)"},
 		{"v1.2.0", "abc1234", "rpi3", "wampedge v1.2.0 (commit abc1234, board rpi3)"},
-		{"v1.2.0", "", "rpi3", "wampedge v1.2.0 (board rpi3)"},
 	} {
 		version, commit, board = tc.version, tc.commit, tc.board
 		if got := versionString(); got != tc.want {
 			t.Errorf("versionString() = %q, want %q", got, tc.want)
 		}
+	}
+	// Without -ldflags: whatever the toolchain stamped, each part named.
+	version, commit, board = "dev", "", ""
+	if got := versionString(); !strings.HasPrefix(got, "wampedge ") || !strings.Contains(got, " (commit ") || !strings.HasSuffix(got, ", board none)") {
+		t.Errorf("versionString() = %q, want the version, commit and board named", got)
+	}
+	stamped := []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef"}, {Key: "vcs.modified", Value: "true"}}
+	if got := vcsCommit(stamped); got != "0123456-dirty" {
+		t.Errorf("vcsCommit = %q, want 0123456-dirty", got)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -309,17 +310,42 @@ func parseLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
 }
 
+// versionString is what -version prints: the version, commit and board,
+// every one named in every build. A build without the Makefile's
+// -ldflags (go build, go install) takes what the Go toolchain stamped.
 func versionString() string {
-	s := "wampedge " + version
-	var about []string
-	if commit != "" {
-		about = append(about, "commit "+commit)
+	v, c, b := version, commit, board
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			v = info.Main.Version // go install ...@version
+		}
+		if c == "" {
+			c = vcsCommit(info.Settings)
+		}
 	}
-	if board != "" {
-		about = append(about, "board "+board)
+	if c == "" {
+		c = "unknown"
 	}
-	if len(about) > 0 {
-		s += " (" + strings.Join(about, ", ") + ")"
+	if b == "" {
+		b = "none"
 	}
-	return s
+	return "wampedge " + v + " (commit " + c + ", board " + b + ")"
+}
+
+// vcsCommit is the short commit go build stamped, "-dirty" when the
+// tree had changes; "" when it stamped none (go run, no git).
+func vcsCommit(settings []debug.BuildSetting) string {
+	var rev, dirty string
+	for _, s := range settings {
+		switch {
+		case s.Key == "vcs.revision":
+			rev = s.Value[:min(7, len(s.Value))]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "-dirty"
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev + dirty
 }

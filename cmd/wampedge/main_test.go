@@ -191,7 +191,7 @@ func TestCommandLine(t *testing.T) {
 		code           int
 		stdout, stderr []string // substrings
 	}{
-		{"version", []string{"-version"}, 0, []string{"wampedge " + testVersion + " (commit " + testCommit + ")\n"}, nil},
+		{"version", []string{"-version"}, 0, []string{"wampedge " + testVersion + " (commit " + testCommit + ", board none)\n"}, nil},
 		{"help", []string{"-h"}, 0, nil, []string{"usage: wampedge", "tcp://0.0.0.0:8080", DefaultSocket, "-listen"}},
 		{"check good", []string{"-check", "-config", good}, 0, []string{good + ": OK\n"}, nil},
 		{"check bad field", []string{"-check", "-config", bad}, 1, nil, []string{bad, "listeners[1].socket_mode", `"rw"`}},
