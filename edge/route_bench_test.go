@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"unicode/utf8"
@@ -157,9 +158,10 @@ func BenchmarkRouteEventBurst(b *testing.B) {
 }
 
 // BenchmarkRouteEventSize routes one event of a 40-byte and of a 4 KiB
-// payload, its strings as a sensor's JSON-ish text would be: every str
-// in a payload is checked for UTF-8 on the walk that checks its shape,
-// and this is what that walk costs as the payload grows.
+// payload, its strings as a sensor's text would be, and a 4 KiB payload
+// of one ASCII str and of one bin: every str in a payload is checked for
+// UTF-8 on the walk that checks its shape, and this is what that walk
+// costs as the payload grows.
 func BenchmarkRouteEventSize(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -167,6 +169,8 @@ func BenchmarkRouteEventSize(b *testing.B) {
 	}{
 		{"40B", payloadOfStrings(40)},
 		{"4KiB", payloadOfStrings(4096)},
+		{"4KiB-one-ascii-str", append([]byte{0x91, 0xda, 0x0f, 0xfc}, bytes.Repeat([]byte("0123456789abcdef"), 256)[:4092]...)},
+		{"4KiB-bin", append([]byte{0x91, 0xc5, 0x0f, 0xfc}, make([]byte, 4092)...)},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			r := New(nil)
