@@ -168,6 +168,7 @@ func BenchmarkRouteEventSize(b *testing.B) {
 		args []byte
 	}{
 		{"40B", payloadOfStrings(40)},
+		{"40B-ascii", append([]byte{0x91, 0xd9, 38}, "0123456789abcdefghijklmnopqrstuvwxyzAB"...)}, // the harness's
 		{"4KiB", payloadOfStrings(4096)},
 		{"4KiB-one-ascii-str", append([]byte{0x91, 0xda, 0x0f, 0xfc}, bytes.Repeat([]byte("0123456789abcdef"), 256)[:4092]...)},
 		{"4KiB-bin", append([]byte{0x91, 0xc5, 0x0f, 0xfc}, make([]byte, 4092)...)},
