@@ -87,12 +87,14 @@ type Config struct {
 	// router whose traffic would not fit, rather than failing message by
 	// message later.
 	MinPeerLength int
-	// PingInterval and PingTimeout are the router's keepalive (Accept
-	// only): after PingInterval without a byte from the peer it sends a
-	// PING, and closes the connection if nothing, PONG or anything else,
-	// arrives within PingTimeout more (ReadMsg returns ErrPingTimeout).
-	// Zero means DefaultPingInterval and DefaultPingTimeout; a negative
-	// value turns the keepalive off.
+	// PingInterval and PingTimeout are the keepalive: after PingInterval
+	// without a byte from the peer it sends a PING, and closes the
+	// connection if nothing, PONG or anything else, arrives within
+	// PingTimeout more (ReadMsg returns ErrPingTimeout). For Accept (the
+	// router) zero means DefaultPingInterval and DefaultPingTimeout, and
+	// a negative value turns the keepalive off; for Connect (a client)
+	// only a positive PingInterval turns it on, with PingTimeout
+	// defaulting to DefaultPingTimeout.
 	PingInterval time.Duration
 	PingTimeout  time.Duration
 }
@@ -244,5 +246,11 @@ func Connect(rw io.ReadWriter, s codec.Serializer, cfg Config) (*Conn, error) {
 	if codec.Serializer(hs[1]&0x0f) != s {
 		return nil, ErrBadReply
 	}
-	return newConn(rw, s, lengthOf(l), lengthOf(hs[1]>>4)), nil
+	c := newConn(rw, s, lengthOf(l), lengthOf(hs[1]>>4))
+	if cfg.PingInterval > 0 { // a client's keepalive is asked for, not a default
+		if interval, timeout, ok := cfg.keepaliveSettings(); ok {
+			startKeepalive(c, interval, timeout)
+		}
+	}
+	return c, nil
 }

@@ -189,3 +189,34 @@ func TestKeepaliveClientSide(t *testing.T) {
 		t.Error("Close left the keepalive running")
 	}
 }
+
+// A client asks for a keepalive with a positive PingInterval: against a
+// router that answers PINGs it stays up; against a peer gone silent its
+// ReadMsg ends with ErrPingTimeout.
+func TestClientKeepalive(t *testing.T) {
+	cfg := Config{Timeout: time.Second, PingInterval: 30 * time.Millisecond, PingTimeout: 30 * time.Millisecond}
+	a, b := tcpConns(t)
+	client, server := handshake(t, a, b, codec.MsgPack, cfg, Config{Timeout: time.Second, PingInterval: -1})
+	go func() { // the router's reader answers the PINGs
+		for {
+			if _, err := server.ReadMsg(); err != nil {
+				return
+			}
+		}
+	}()
+	time.AfterFunc(200*time.Millisecond, func() { server.WriteMsg([]byte("still here")) })
+	if m, err := client.ReadMsg(); err != nil || string(m) != "still here" {
+		t.Fatalf("ReadMsg = %q, %v; want the message after several PINGs answered", m, err)
+	}
+
+	a2, b2 := tcpConns(t)
+	quiet, _ := handshake(t, a2, b2, codec.MsgPack, cfg, Config{Timeout: time.Second, PingInterval: -1})
+	// The far end's reader never runs: no PONG comes.
+	start := time.Now()
+	if _, err := quiet.ReadMsg(); !errors.Is(err, ErrPingTimeout) {
+		t.Fatalf("ReadMsg = %v, want ErrPingTimeout", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the keepalive took %v", d)
+	}
+}

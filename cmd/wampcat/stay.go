@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/wampedge/wampedge/edge/client"
+	"github.com/wampedge/wampedge/rawsocket"
 )
 
 // Reconnecting: the first retry comes soon (a router restarting is back
@@ -42,6 +44,9 @@ func (e *lostError) Error() string {
 // connection's failure ends it: after that the router is known to exist,
 // and wampcat waits for it to come back.
 func (o *options) stay(ctx context.Context, s staying) error {
+	if !o.overWebSocket() && o.keepalive > 0 {
+		o.clientCfg.Keepalive = o.keepalive // RawSocket PINGs
+	}
 	c, err := o.connect(ctx)
 	if err != nil {
 		return err
@@ -82,7 +87,7 @@ func (o *options) serve(ctx context.Context, c *client.Client, s staying) error 
 	case <-s.finished:
 		return nil
 	case <-c.Done():
-		if k.expired.Load() {
+		if k.expired.Load() || errors.Is(c.Err(), rawsocket.ErrPingTimeout) {
 			return &lostError{fmt.Errorf("the router did not answer within %v (-keepalive)", o.keepalive)}
 		}
 		return &lostError{c.Err()}
@@ -124,9 +129,9 @@ const probeSubscription = 1 << 53
 // keepalive checks every -keepalive that the router still answers, and
 // ends the session when it does not within as long again: a session on a
 // line gone dead (a serial cable pulled at the far end, a router stopped
-// or cut off) would otherwise wait for ever. The check is a WAMP round
-// trip, since a RawSocket PONG never reaches the client above its
-// transport.
+// or cut off) would otherwise wait for ever. Over RawSocket (tcp, tls,
+// unix, serial) the transport does it with PINGs (client.Config.Keepalive);
+// over WebSocket this watch does it with a WAMP round trip.
 type keepalive struct {
 	expired atomic.Bool
 	done    chan struct{}
@@ -134,7 +139,7 @@ type keepalive struct {
 
 func (o *options) watch(c *client.Client) *keepalive {
 	k := &keepalive{done: make(chan struct{})}
-	if o.keepalive <= 0 {
+	if o.keepalive <= 0 || !o.overWebSocket() {
 		return k
 	}
 	go func() {
@@ -162,3 +167,9 @@ func (o *options) watch(c *client.Client) *keepalive {
 }
 
 func (k *keepalive) stop() { close(k.done) }
+
+// overWebSocket reports whether the router's URL is ws:// or wss://,
+// where there is no RawSocket PING.
+func (o *options) overWebSocket() bool {
+	return strings.HasPrefix(o.url, "ws:") || strings.HasPrefix(o.url, "wss:")
+}

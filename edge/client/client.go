@@ -43,6 +43,13 @@ type Config struct {
 	Secret     string             // "wampcra": the secret (or password, when the router salts)
 	PrivateKey ed25519.PrivateKey // "cryptosign": the key; see LoadPrivateKey
 
+	// Keepalive, when positive, sends a RawSocket PING after this much
+	// silence from the router and ends the session (Err is
+	// rawsocket.ErrPingTimeout) if nothing comes within as long again:
+	// a session on a line gone dead ends instead of waiting for ever.
+	// RawSocket transports only (tcp, tls, unix, serial).
+	Keepalive time.Duration
+
 	// RawPayloads leaves events, invocations and results undecoded: only
 	// their Payload is set, not Args and Kwargs. For a bridge that
 	// forwards payloads as they are.
@@ -116,14 +123,14 @@ func Dial(ctx context.Context, url string, cfg Config) (*Client, error) {
 	case strings.HasPrefix(url, "ws:"), strings.HasPrefix(url, "wss:"):
 		conn, err = dialWebSocket(ctx, url, cfg)
 	case strings.HasPrefix(url, "serial:"):
-		rc := rawsocket.Config{MaxLength: cfg.MaxLength}
+		rc := rawsocket.Config{MaxLength: cfg.MaxLength, PingInterval: cfg.Keepalive, PingTimeout: cfg.Keepalive}
 		if dl, ok := ctx.Deadline(); ok { // the handshake's time limit
 			rc.Timeout = max(time.Until(dl), time.Millisecond)
 		}
 		conn, err = serial.Dial(url, cfg.Serializer, rc)
 	default:
 		conn, err = rawsocket.Dial(ctx, url, cfg.Serializer, rawsocket.DialConfig{
-			Config: rawsocket.Config{MaxLength: cfg.MaxLength},
+			Config: rawsocket.Config{MaxLength: cfg.MaxLength, PingInterval: cfg.Keepalive, PingTimeout: cfg.Keepalive},
 			TLS:    cfg.TLS,
 		})
 	}
