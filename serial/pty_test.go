@@ -2,14 +2,13 @@ package serial_test
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/wampedge/wampedge/internal/testutil"
 )
 
 // A pseudo-terminal stands for the serial line in these tests: the
@@ -30,80 +29,12 @@ type pty struct {
 	hold   *os.File // a slave descriptor the test keeps open (see openPTY)
 }
 
-// openPTY makes a pseudo-terminal in raw mode: no echo, no line editing,
-// no CR/LF translation, no XON/XOFF, eight bits through. The master is
-// closed when the test ends (if it is not closed before: an unplug).
-//
-// The test keeps a slave descriptor of its own open as long as the
-// master: Linux makes reads on a master fail with EIO while no slave
-// descriptor is open, which would race with the router opening it. That
-// descriptor is never read, so all input goes to the router.
+// openPTY makes a pseudo-terminal in raw mode (testutil.OpenPTY),
+// unplugged when the test ends if not before.
 func openPTY(t testing.TB) *pty {
 	t.Helper()
-	// O_NOCTTY: the pty must not become the test process's terminal.
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("openpty: %v", err)
-	}
-	fail := func(format string, args ...any) {
-		master.Close()
-		t.Helper()
-		t.Fatalf(format, args...)
-	}
-	sc, err := master.SyscallConn()
-	if err != nil {
-		fail("openpty: %v", err)
-	}
-	var n uint32
-	var ioErr error
-	if err := sc.Control(func(fd uintptr) {
-		// unlockpt(3), then ptsname(3).
-		if ioErr = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); ioErr != nil {
-			return
-		}
-		n, ioErr = unix.IoctlGetUint32(int(fd), unix.TIOCGPTN)
-	}); err != nil || ioErr != nil {
-		fail("openpty: unlockpt/ptsname: %v %v", err, ioErr)
-	}
-	slave := fmt.Sprintf("/dev/pts/%d", n)
-	hold, err := os.OpenFile(slave, os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		fail("openpty: opening %s: %v", slave, err)
-	}
-	if err := makeRaw(hold); err != nil {
-		hold.Close()
-		fail("openpty: raw mode on %s: %v", slave, err)
-	}
-	p := &pty{master: master, slave: slave, hold: hold}
-	t.Cleanup(p.unplug)
-	return p
-}
-
-// makeRaw is cfmakeraw(3) on a terminal.
-func makeRaw(f *os.File) error {
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ioErr error
-	err = sc.Control(func(fd uintptr) {
-		var tio *unix.Termios
-		if tio, ioErr = unix.IoctlGetTermios(int(fd), unix.TCGETS); ioErr != nil {
-			return
-		}
-		tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF
-		tio.Oflag &^= unix.OPOST
-		tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		tio.Cflag &^= unix.CSIZE | unix.PARENB
-		tio.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
-		tio.Cc[unix.VMIN] = 1
-		tio.Cc[unix.VTIME] = 0
-		ioErr = unix.IoctlSetTermios(int(fd), unix.TCSETS, tio)
-	})
-	if err != nil {
-		return err
-	}
-	return ioErr
+	p := testutil.OpenPTY(t)
+	return &pty{master: p.Master, slave: p.Slave, hold: p.Hold}
 }
 
 // unplug closes both of the test's descriptors: the slave side is hung

@@ -16,8 +16,8 @@ import (
 // resumes once the line is back, or with -once exits.
 func TestSerial(t *testing.T) {
 	line := newSerialLine(t)
-	r := newRouter(t, nil, "-listen", "serial://"+line.a.path)
-	url := "serial://" + line.b.path
+	r := newRouter(t, nil, "-listen", "serial://"+line.a.Slave)
+	url := "serial://" + line.b.Slave
 	for deadline := time.Now().Add(readyTimeout); ; { // until the router has the line open
 		if wampcat(t, "-url", url, "-timeout", "500ms", "publish", "-ack", "test.serial.ready").code == 0 {
 			break
@@ -32,7 +32,7 @@ func TestSerial(t *testing.T) {
 
 	began := time.Now()
 	second := wampcat(t, "-url", url, "call", "test.serial.p")
-	second.check(t, 1, "", fmt.Sprintf("wampcat: serial device %s is in use by another wampcat", line.b.path))
+	second.check(t, 1, "", fmt.Sprintf("wampcat: serial device %s is in use by another wampcat", line.b.Slave))
 	if d := time.Since(began); d > 2*time.Second {
 		t.Errorf("the second wampcat took %v to fail", d)
 	}

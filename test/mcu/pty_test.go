@@ -1,14 +1,13 @@
 package mcu_test
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/wampedge/wampedge/internal/testutil"
 )
 
 // A pseudo-terminal for each end of the line: the router opens one
@@ -24,61 +23,8 @@ type pty struct {
 
 func openPTY(t testing.TB) *pty {
 	t.Helper()
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("openpty: %v", err)
-	}
-	var n uint32
-	var ioErr error
-	sc, err := master.SyscallConn()
-	if err == nil {
-		err = sc.Control(func(fd uintptr) {
-			if ioErr = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); ioErr == nil {
-				n, ioErr = unix.IoctlGetUint32(int(fd), unix.TIOCGPTN)
-			}
-		})
-	}
-	if err != nil || ioErr != nil {
-		master.Close()
-		t.Fatalf("openpty: %v %v", err, ioErr)
-	}
-	p := &pty{master: master, slave: fmt.Sprintf("/dev/pts/%d", n)}
-	if p.hold, err = os.OpenFile(p.slave, os.O_RDWR|unix.O_NOCTTY, 0); err != nil {
-		master.Close()
-		t.Fatalf("openpty: %v", err)
-	}
-	if err := makeRaw(p.hold); err != nil {
-		p.close()
-		t.Fatalf("openpty: raw mode: %v", err)
-	}
-	t.Cleanup(p.close)
-	return p
-}
-
-func makeRaw(f *os.File) error {
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ioErr error
-	err = sc.Control(func(fd uintptr) {
-		var tio *unix.Termios
-		if tio, ioErr = unix.IoctlGetTermios(int(fd), unix.TCGETS); ioErr != nil {
-			return
-		}
-		tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF
-		tio.Oflag &^= unix.OPOST
-		tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		tio.Cflag &^= unix.CSIZE | unix.PARENB
-		tio.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
-		tio.Cc[unix.VMIN] = 1
-		tio.Cc[unix.VTIME] = 0
-		ioErr = unix.IoctlSetTermios(int(fd), unix.TCSETS, tio)
-	})
-	if err != nil {
-		return err
-	}
-	return ioErr
+	p := testutil.OpenPTY(t)
+	return &pty{master: p.Master, slave: p.Slave, hold: p.Hold}
 }
 
 // close hangs the slave up: /dev/pts/N goes away.
