@@ -22,7 +22,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 # What runs under qemu-user as ARM test binaries.
 QEMU_PKGS    = ./codec/... ./rawsocket/... ./edge/...
 
-.PHONY: all build test deps vet check-generate unit arm qemu-deps cross size dist interop interop-deps bench bench-quick bench-compare bench-unit bench-deps fuzz fuzz-short generate clean
+.PHONY: all build test deps vet check-generate unit arm qemu-deps cross size readme-sizes dist interop interop-deps bench bench-quick bench-compare bench-unit bench-deps fuzz fuzz-short generate clean
 
 all: build
 
@@ -82,7 +82,16 @@ cross:
 size: cross
 	@tmp=$$(mktemp -d) && GOOS=linux GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(ARM32_LDFLAGS)' -o $$tmp/wampedge ./cmd/wampedge && \
 	  $(BOARDS) space $$tmp/wampedge; status=$$?; rm -rf $$tmp; exit $$status
+	@$(MAKE) --no-print-directory readme-sizes
 	@$(BOARDS) budget $(SIZE_BUDGET) dist
+
+# readme-sizes: the size table in README.md, rewritten from the binaries
+# in dist/ (make cross), with the Go release that built them.
+readme-sizes:
+	@{ echo '<!-- make size writes the table below -->'; echo '```'; $(GO) env GOVERSION; $(BOARDS) sizes dist; echo '```'; } >dist/sizes.md
+	@awk -v table=dist/sizes.md '/^<!-- make size writes the table below -->$$/ { while ((getline l <table) > 0) print l; skip = 1; next } \
+	  skip && /^<!-- end of the table make size writes -->$$/ { skip = 0 } !skip' README.md >dist/README.md && mv dist/README.md README.md
+	@echo "README.md: size table updated"
 
 # dist: per board a tarball of the binaries, the sample config and the
 # systemd unit (plus what board/BOARD/ adds or replaces, such as
