@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -302,13 +301,31 @@ func (ps *problems) add(path, format string, args ...any) {
 // edge's do), or with none.
 func (ps *problems) addErr(at string, err error) {
 	msg := err.Error()
-	if rel, rest, ok := strings.Cut(msg, ": "); ok && fieldPath.MatchString(rel) {
+	if rel, rest, ok := strings.Cut(msg, ": "); ok && isFieldPath(rel) {
 		at, msg = joinPath(at, rel), rest
 	}
 	ps.add(at, "%s", msg)
 }
 
-var fieldPath = regexp.MustCompile(`^[a-z_]+(\[\d+\])*(\.[a-z_]+(\[\d+\])*)*$`)
+// isFieldPath reports whether p is a field path such as users[1].role:
+// names of a-z and _, each followed by any number of [N], joined by dots.
+// By hand: the regexp package would add 25 KB to the binary for this.
+func isFieldPath(p string) bool {
+	for _, part := range strings.Split(p, ".") {
+		name, index, bracket := strings.Cut(part, "[")
+		if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz_") != "" {
+			return false
+		}
+		for bracket {
+			n, rest, ok := strings.Cut(index, "]")
+			if !ok || n == "" || strings.Trim(n, "0123456789") != "" || rest != "" && rest[0] != '[' {
+				return false
+			}
+			index, bracket = strings.CutPrefix(rest, "[")
+		}
+	}
+	return true
+}
 
 func joinPath(at, rel string) string {
 	switch {

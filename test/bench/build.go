@@ -37,9 +37,14 @@ func (h *harness) locate() error {
 }
 
 // release is how the Makefile builds the router for a board (its build
-// and cross targets): stripped, -trimpath, and without net/http's
-// bundled HTTP/2, which nothing in the router uses.
-var release = []string{"build", "-trimpath", "-tags", "nethttpomithttp2", "-ldflags", "-s -w -X main.version=bench"}
+// and cross targets): stripped, -trimpath, without net/http's bundled
+// HTTP/2, which nothing in the router uses, and with the packages far
+// from the routing path compiled without inlining (the Makefile's
+// NOINLINE). -ldflags stays last.
+var release = []string{"build", "-trimpath", "-tags", "nethttpomithttp2",
+	"-gcflags=github.com/miekg/dns=-l", "-gcflags=github.com/grandcat/zeroconf=-l", "-gcflags=encoding/json=-l",
+	"-gcflags=crypto/x509=-l", "-gcflags=encoding/asn1=-l", "-gcflags=net/http=-l",
+	"-ldflags", "-s -w -X main.version=bench"}
 
 // buildWampedge makes the release build for this machine.
 func (h *harness) buildWampedge() (string, error) {
