@@ -21,9 +21,7 @@ func validUTF8(s []byte) bool {
 	if len(s) >= 256 {
 		return utf8.Valid(s)
 	}
-	if isASCII(s) {
-		return true
-	}
+	all := s
 	for len(s) >= 8 {
 		for len(s) >= 8 && (binary.LittleEndian.Uint32(s)|binary.LittleEndian.Uint32(s[4:]))&0x80808080 == 0 {
 			s = s[8:]
@@ -38,6 +36,9 @@ func validUTF8(s []byte) bool {
 			return false
 		}
 		s = s[n:]
+	}
+	if len(s) > 0 && len(all) >= 8 && binary.LittleEndian.Uint64(all[len(all)-8:])&highBits == 0 {
+		return true // the last bytes are ASCII: read as one word, with some read before
 	}
 	for len(s) > 0 {
 		if s[0] < utf8.RuneSelf {
@@ -66,30 +67,4 @@ func runeLen(s []byte) int {
 		return n
 	}
 	return 0
-}
-
-// isASCII reports whether s is all ASCII, the common case, reading 32
-// bytes at a step without a branch per word: for a str of a few dozen
-// bytes, a third of what the loop above takes.
-func isASCII(s []byte) bool {
-	if len(s) < 8 {
-		for _, c := range s {
-			if c >= utf8.RuneSelf {
-				return false
-			}
-		}
-		return true
-	}
-	var acc uint64
-	i := 0
-	for ; i+32 <= len(s); i += 32 {
-		w := s[i : i+32 : i+32]
-		acc |= binary.LittleEndian.Uint64(w) | binary.LittleEndian.Uint64(w[8:]) |
-			binary.LittleEndian.Uint64(w[16:]) | binary.LittleEndian.Uint64(w[24:])
-	}
-	for ; i+8 <= len(s); i += 8 {
-		acc |= binary.LittleEndian.Uint64(s[i:])
-	}
-	acc |= binary.LittleEndian.Uint64(s[len(s)-8:]) // the last bytes, read again
-	return acc&highBits == 0
 }
